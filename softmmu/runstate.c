@@ -1,0 +1,157 @@
+/* Run states and the requests that vCPUs and devices send to the main loop. */
+#include "sysemu/runstate.h"
+#include "sysemu/accel.h"
+#include "sysemu/cpus.h"
+#include "sysemu/main-loop.h"
+#include "hw/boards.h"
+#include "hw/qdev.h"
+
+bool no_reboot;
+bool no_shutdown;
+bool exit_on_internal_error = true;
+
+static RunState current_state = RUN_STATE_PRELAUNCH;
+
+/* Pending requests; set from any thread, consumed by the main loop. */
+static gint shutdown_request_cause;   /* ShutdownCause, NONE = no request */
+static gint reset_request_cause;
+static gint exit_requested;
+static gint exit_status_requested;
+static gint internal_error_requested;
+
+static const char *const runstate_names[RUN_STATE__MAX] = {
+    [RUN_STATE_PRELAUNCH] = "prelaunch",
+    [RUN_STATE_RUNNING] = "running",
+    [RUN_STATE_PAUSED] = "paused",
+    [RUN_STATE_SHUTDOWN] = "shutdown",
+    [RUN_STATE_INTERNAL_ERROR] = "internal-error",
+    [RUN_STATE_GUEST_PANICKED] = "guest-panicked",
+    [RUN_STATE_INMIGRATE] = "inmigrate",
+    [RUN_STATE_POSTMIGRATE] = "postmigrate",
+    [RUN_STATE_FINISH_MIGRATE] = "finish-migrate",
+};
+
+RunState runstate_get(void)
+{
+    return current_state;
+}
+
+bool runstate_is_running(void)
+{
+    return current_state == RUN_STATE_RUNNING;
+}
+
+const char *runstate_name(RunState state)
+{
+    return state < RUN_STATE__MAX ? runstate_names[state] : "unknown";
+}
+
+void runstate_set(RunState state)
+{
+    g_assert(state < RUN_STATE__MAX);
+    current_state = state;
+}
+
+void vm_start(void)
+{
+    if (current_state == RUN_STATE_RUNNING) {
+        return;
+    }
+    runstate_set(RUN_STATE_RUNNING);
+    resume_all_vcpus();
+}
+
+void vm_stop(RunState state)
+{
+    if (current_state == RUN_STATE_RUNNING) {
+        pause_all_vcpus();
+    }
+    runstate_set(state);
+}
+
+void system_shutdown_request(ShutdownCause cause)
+{
+    g_atomic_int_compare_and_exchange(&shutdown_request_cause, SHUTDOWN_CAUSE_NONE, (gint)cause);
+    main_loop_wakeup();
+}
+
+void system_reset_request(ShutdownCause cause)
+{
+    if (no_reboot && cause != SHUTDOWN_CAUSE_HOST_QMP_QUIT) {
+        system_shutdown_request(cause);
+        return;
+    }
+    g_atomic_int_set(&reset_request_cause, (gint)cause);
+    main_loop_wakeup();
+}
+
+void system_exit_request(int status)
+{
+    if (g_atomic_int_compare_and_exchange(&exit_requested, 0, 1)) {
+        g_atomic_int_set(&exit_status_requested, status);
+    }
+    main_loop_wakeup();
+}
+
+void system_internal_error_request(void)
+{
+    g_atomic_int_set(&internal_error_requested, 1);
+    main_loop_wakeup();
+}
+
+void system_reset(void)
+{
+    const AccelOps *accel = current_accel();
+
+    devices_reset_all();
+    if (accel && accel->machine_reset && current_machine) {
+        accel->machine_reset(current_machine);
+    }
+    if (current_machine && current_machine->mc->reset) {
+        current_machine->mc->reset(current_machine);
+    }
+    cpu_synchronize_all_post_reset();
+}
+
+bool runstate_handle_requests(int *status)
+{
+    if (g_atomic_int_get(&exit_requested)) {
+        vm_stop(RUN_STATE_SHUTDOWN);
+        *status = g_atomic_int_get(&exit_status_requested);
+        return true;
+    }
+    if (g_atomic_int_compare_and_exchange(&internal_error_requested, 1, 0)) {
+        vm_stop(RUN_STATE_INTERNAL_ERROR);
+        if (exit_on_internal_error) {
+            error_report("the vCPU could not continue (internal error); stopping");
+            *status = 1;
+            return true;
+        }
+    }
+    gint cause = g_atomic_int_and(&shutdown_request_cause, 0);
+    if (cause != SHUTDOWN_CAUSE_NONE) {
+        if (cause == SHUTDOWN_CAUSE_HOST_SIGNAL) {
+            error_report("terminating on signal");
+        }
+        if (no_shutdown && cause != SHUTDOWN_CAUSE_HOST_SIGNAL &&
+            cause != SHUTDOWN_CAUSE_HOST_QMP_QUIT) {
+            vm_stop(RUN_STATE_SHUTDOWN);
+        } else {
+            vm_stop(RUN_STATE_SHUTDOWN);
+            *status = 0;
+            return true;
+        }
+    }
+    cause = g_atomic_int_and(&reset_request_cause, 0);
+    if (cause != SHUTDOWN_CAUSE_NONE) {
+        RunState previous = current_state;
+        if (previous == RUN_STATE_RUNNING) {
+            pause_all_vcpus();
+        }
+        system_reset();
+        if (previous == RUN_STATE_RUNNING) {
+            resume_all_vcpus();
+        }
+    }
+    return false;
+}
