@@ -8,6 +8,9 @@
 
 #include "chardev/char.h"
 
+#include <fcntl.h>
+#include <glib-unix.h>
+
 /* Bytes a mux chardev holds per frontend while that frontend cannot take
  * them, so that C-a escapes still work when the guest is not reading. */
 #define CHARDEV_MUX_BUFFER 256
@@ -27,6 +30,9 @@ typedef struct ChardevBackend {
     /* Optional: input reached end-of-file or failed (main thread). Default:
      * input stops. Sockets drop the client instead. */
     void (*input_eof)(Chardev *chr);
+    /* Optional: input was paused (the frontend is full) or resumed (main
+     * thread). Sockets watch for hang-ups while paused. */
+    void (*input_paused)(Chardev *chr, bool paused);
     /* Optional: is there a peer (sockets). Default: true. */
     bool (*connected)(const Chardev *chr);
 } ChardevBackend;
@@ -53,6 +59,7 @@ struct Chardev {
     CharFrontend *fe[CHARDEV_MUX_MAX];
     int nr_fe;
     int focus;                 /* mux: index in fe[] that gets input */
+    CharFrontend *focus_announced; /* mux: the last one told CHR_EVENT_MUX_IN */
     bool mux_escape;           /* mux: the previous input byte was C-a */
 
     /* Output: serialised by out_lock (vCPU threads and the main thread may
@@ -85,6 +92,8 @@ extern const ChardevBackend chardev_socket_backend;
 void chardev_input_start(Chardev *chr);
 /* Stops reading in_fd (the fd is left open). */
 void chardev_input_stop(Chardev *chr);
+/* True while input waits for the frontend to make room. */
+bool chardev_input_is_paused(Chardev *chr);
 /* Schedules, on the main thread: delivery of pending OPENED events and mux
  * buffers, and resumption of paused input. Any thread. */
 void chardev_kick(Chardev *chr);

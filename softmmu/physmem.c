@@ -3,6 +3,8 @@
  * every write path. See docs/memory.md.
  */
 #include "kestrel/osdep.h"
+
+#include <pthread.h>
 #include "kestrel/log.h"
 #include "exec/ramblock.h"
 
@@ -28,7 +30,7 @@
 /* ------------------------------------------------------------------------ */
 
 /* Protects ram_list. Taken briefly by lookups from any thread. */
-static GMutex ram_list_lock;
+static pthread_mutex_t ram_list_lock = PTHREAD_MUTEX_INITIALIZER;
 static GPtrArray *ram_list;          /* RAMBlock*, sorted by offset */
 
 static void dirty_bitmaps_grow(uint64_t end_page);
@@ -303,9 +305,9 @@ RAMBlock *ram_block_new(const char *idstr, uint64_t size, const RAMBlockOptions 
         goto fail;
     }
 
-    g_mutex_lock(&ram_list_lock);
+    pthread_mutex_lock(&ram_list_lock);
     if (ram_block_by_id_locked(idstr)) {
-        g_mutex_unlock(&ram_list_lock);
+        pthread_mutex_unlock(&ram_list_lock);
         error_setg(errp, "a RAM block named '%s' already exists", idstr);
         munmap(block->host, max_length);
         block->host = NULL;
@@ -313,7 +315,7 @@ RAMBlock *ram_block_new(const char *idstr, uint64_t size, const RAMBlockOptions 
     }
     block->offset = ram_list_next_offset_locked(MAX(page_size, KESTREL_PAGE_SIZE));
     if (block->offset > RAM_SPACE_LIMIT - max_length) {
-        g_mutex_unlock(&ram_list_lock);
+        pthread_mutex_unlock(&ram_list_lock);
         error_setg(errp, "cannot set up guest memory '%s': all RAM together would exceed "
                    "%" PRIu64 " GiB", idstr, RAM_SPACE_LIMIT >> 30);
         munmap(block->host, max_length);
@@ -322,7 +324,7 @@ RAMBlock *ram_block_new(const char *idstr, uint64_t size, const RAMBlockOptions 
     }
     dirty_bitmaps_grow((block->offset + max_length) >> KESTREL_PAGE_BITS);
     g_ptr_array_add(ram_list_get(), block);
-    g_mutex_unlock(&ram_list_lock);
+    pthread_mutex_unlock(&ram_list_lock);
 
     /* New memory has never been seen by anyone: dirty for every client. */
     dirty_bitmap_set_range(block->offset, block->used_length, DIRTY_CLIENTS_ALL);
@@ -341,9 +343,9 @@ void ram_block_free(RAMBlock *block)
     if (!block) {
         return;
     }
-    g_mutex_lock(&ram_list_lock);
+    pthread_mutex_lock(&ram_list_lock);
     g_ptr_array_remove(ram_list_get(), block);
-    g_mutex_unlock(&ram_list_lock);
+    pthread_mutex_unlock(&ram_list_lock);
     if (block->host) {
         munmap(block->host, block->max_length);
     }
@@ -382,16 +384,16 @@ bool ram_block_resize(RAMBlock *block, uint64_t new_size, GError **errp)
 RAMBlock *ram_block_by_id(const char *idstr)
 {
     RAMBlock *block;
-    g_mutex_lock(&ram_list_lock);
+    pthread_mutex_lock(&ram_list_lock);
     block = ram_block_by_id_locked(idstr);
-    g_mutex_unlock(&ram_list_lock);
+    pthread_mutex_unlock(&ram_list_lock);
     return block;
 }
 
 RAMBlock *ram_block_from_ram_addr(ram_addr_t addr)
 {
     RAMBlock *found = NULL;
-    g_mutex_lock(&ram_list_lock);
+    pthread_mutex_lock(&ram_list_lock);
     GPtrArray *list = ram_list_get();
     for (guint i = 0; i < list->len; i++) {
         RAMBlock *block = g_ptr_array_index(list, i);
@@ -400,7 +402,7 @@ RAMBlock *ram_block_from_ram_addr(ram_addr_t addr)
             break;
         }
     }
-    g_mutex_unlock(&ram_list_lock);
+    pthread_mutex_unlock(&ram_list_lock);
     return found;
 }
 
@@ -408,7 +410,7 @@ RAMBlock *ram_block_from_host(const void *ptr, ram_addr_t *offset)
 {
     RAMBlock *found = NULL;
     uintptr_t p = (uintptr_t)ptr;
-    g_mutex_lock(&ram_list_lock);
+    pthread_mutex_lock(&ram_list_lock);
     GPtrArray *list = ram_list_get();
     for (guint i = 0; i < list->len; i++) {
         RAMBlock *block = g_ptr_array_index(list, i);
@@ -421,16 +423,16 @@ RAMBlock *ram_block_from_host(const void *ptr, ram_addr_t *offset)
             break;
         }
     }
-    g_mutex_unlock(&ram_list_lock);
+    pthread_mutex_unlock(&ram_list_lock);
     return found;
 }
 
 void ram_block_foreach(void (*fn)(RAMBlock *block, void *opaque), void *opaque)
 {
     /* Copy first so fn may take other locks (or even add blocks). */
-    g_mutex_lock(&ram_list_lock);
+    pthread_mutex_lock(&ram_list_lock);
     GPtrArray *copy = g_ptr_array_copy(ram_list_get(), NULL, NULL);
-    g_mutex_unlock(&ram_list_lock);
+    pthread_mutex_unlock(&ram_list_lock);
     for (guint i = 0; i < copy->len; i++) {
         fn(g_ptr_array_index(copy, i), opaque);
     }
@@ -440,9 +442,9 @@ void ram_block_foreach(void (*fn)(RAMBlock *block, void *opaque), void *opaque)
 ram_addr_t ram_list_end(void)
 {
     ram_addr_t end;
-    g_mutex_lock(&ram_list_lock);
+    pthread_mutex_lock(&ram_list_lock);
     end = ram_list_next_offset_locked(KESTREL_PAGE_SIZE);
-    g_mutex_unlock(&ram_list_lock);
+    pthread_mutex_unlock(&ram_list_lock);
     return end;
 }
 

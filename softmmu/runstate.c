@@ -69,8 +69,24 @@ void vm_stop(RunState state)
     runstate_set(state);
 }
 
+/* A request that will pause the VM stops every vCPU right away, so the guest
+ * does not run on past the instruction that asked (e.g. code after the
+ * isa-debug-exit write). Only possible with the big lock, which devices hold;
+ * other callers just wake the main loop, which pauses the vCPUs itself. */
+static void stop_vcpus_for_request(void)
+{
+    if (!bql_locked()) {
+        return;
+    }
+    for (unsigned i = 0; i < nr_cpus; i++) {
+        cpus[i]->stop = true;
+        cpu_exit(cpus[i]);
+    }
+}
+
 void system_shutdown_request(ShutdownCause cause)
 {
+    stop_vcpus_for_request();
     g_atomic_int_compare_and_exchange(&shutdown_request_cause, SHUTDOWN_CAUSE_NONE, (gint)cause);
     main_loop_wakeup();
 }
@@ -81,6 +97,7 @@ void system_reset_request(ShutdownCause cause)
         system_shutdown_request(cause);
         return;
     }
+    stop_vcpus_for_request();
     g_atomic_int_set(&reset_request_cause, (gint)cause);
     main_loop_wakeup();
 }
@@ -90,6 +107,7 @@ void system_exit_request(int status)
     if (g_atomic_int_compare_and_exchange(&exit_requested, 0, 1)) {
         g_atomic_int_set(&exit_status_requested, status);
     }
+    stop_vcpus_for_request();
     main_loop_wakeup();
 }
 

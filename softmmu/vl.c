@@ -189,21 +189,15 @@ static bool parse_smp_option(StartupOptions *opts, const char *arg, GError **err
 static bool parse_accel_option(StartupOptions *opts, const char *arg, GError **errp)
 {
     g_autoptr(GHashTable) kv = keyval_parse(arg, "accel", errp);
-    const char *name;
 
     if (!kv) {
         return false;
     }
-    name = g_hash_table_lookup(kv, "accel");
-    if (!name) {
+    if (!g_hash_table_lookup(kv, "accel")) {
         error_setg(errp, "-accel: an accelerator name is required");
         return false;
     }
-    if (g_hash_table_size(kv) > 1) {
-        error_setg(errp, "-accel %s: accelerator properties are not supported yet", name);
-        return false;
-    }
-    g_ptr_array_add(opts->accels, g_strdup(name));
+    g_ptr_array_add(opts->accels, g_strdup(arg));
     return true;
 }
 
@@ -334,8 +328,9 @@ static int parse_command_line(int argc, char **argv, StartupOptions *opts, GErro
     return 0;
 }
 
-/* The accelerators to try, in order: -accel list, else -machine accel=,
- * else kvm when /dev/kvm can be opened, else tcg. */
+/* The accelerators to try, in order, as option strings "name[,k=v...]":
+ * the -accel list, else -machine accel=a:b, else kvm when /dev/kvm opens,
+ * else tcg. */
 static GPtrArray *accelerator_order(StartupOptions *opts, bool *implicit)
 {
     GPtrArray *order = g_ptr_array_new_with_free_func(g_free);
@@ -358,6 +353,43 @@ static GPtrArray *accelerator_order(StartupOptions *opts, bool *implicit)
     return order;
 }
 
+/* Finds the accelerator an option string names and applies its options. */
+static const AccelOps *configure_accelerator(const char *spec, GError **errp)
+{
+    g_autoptr(GHashTable) kv = keyval_parse(spec, "accel", errp);
+    const char *name;
+    const AccelOps *ops;
+    GHashTableIter iter;
+    gpointer key, value;
+
+    if (!kv) {
+        return NULL;
+    }
+    name = g_hash_table_lookup(kv, "accel");
+    ops = name ? accel_find(name) : NULL;
+    if (!ops) {
+        g_autofree char *names = accel_list_names();
+        error_setg(errp, "-accel %s: invalid accelerator (available: %s)",
+                   name ? name : "", names);
+        return NULL;
+    }
+    g_hash_table_iter_init(&iter, kv);
+    while (g_hash_table_iter_next(&iter, &key, &value)) {
+        if (!strcmp(key, "accel")) {
+            continue;
+        }
+        if (!ops->set_option) {
+            error_setg(errp, "-accel %s: the %s accelerator has no option '%s'", spec, name,
+                       (char *)key);
+            return NULL;
+        }
+        if (!ops->set_option(key, value, errp)) {
+            return NULL;
+        }
+    }
+    return ops;
+}
+
 static bool kvm_device_usable(char **why)
 {
     int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -377,16 +409,15 @@ static bool select_accelerator(StartupOptions *opts, MachineState *ms, GError **
     GError *last_err = NULL;
 
     for (guint i = 0; i < order->len; i++) {
-        const char *name = g_ptr_array_index(order, i);
-        const AccelOps *ops = accel_find(name);
+        const AccelOps *ops = configure_accelerator(g_ptr_array_index(order, i), errp);
+        const char *name;
         GError *err = NULL;
 
         if (!ops) {
-            g_autofree char *names = accel_list_names();
-            error_setg(errp, "-accel %s: invalid accelerator (available: %s)", name, names);
             g_clear_error(&last_err);
             return false;
         }
+        name = ops->name;
         if (implicit && !strcmp(name, "kvm") && !kvm_device_usable(&kvm_why)) {
             continue;
         }
@@ -480,8 +511,9 @@ static bool create_machine_ram(StartupOptions *opts, MachineState *ms, GError **
             return false;
         }
         if (host_bytes && ms->ram_size > host_bytes) {
-            error_setg(errp, "-m %" PRIu64 "M: more than the host's memory (%" PRIu64 " MiB)",
-                       ms->ram_size >> 20, host_bytes >> 20);
+            g_autofree char *want = g_format_size_full(ms->ram_size, G_FORMAT_SIZE_IEC_UNITS);
+            g_autofree char *have = g_format_size_full(host_bytes, G_FORMAT_SIZE_IEC_UNITS);
+            error_setg(errp, "-m: %s of guest RAM is more than this host has (%s)", want, have);
             return false;
         }
         GHashTable *kv = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);

@@ -38,7 +38,6 @@ typedef struct KVMState {
     bool cap_xcrs;
     bool cap_vcpu_events;
     bool cap_debugregs;
-    int xsave2_size;           /* KVM_CAP_XSAVE2: bytes KVM_GET_XSAVE2 needs, 0 if absent */
 
     /* Memory slots; guarded by slots_lock (listener callbacks run with the
      * big lock, but log_sync may later come from a migration thread). */

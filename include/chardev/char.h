@@ -57,6 +57,9 @@ void chardev_close_all(void);
 
 #define CHARDEV_MUX_MAX 4
 
+/* Detaches the frontend attached with `opaque` (the way to leave a mux
+ * chardev; chardev_detach_frontend() detaches every frontend). */
+void chardev_detach_frontend_opaque(Chardev *chr, void *opaque);
 /* Closes and frees one chardev; a frontend still attached is detached. */
 void chardev_delete(Chardev *chr);
 bool chardev_is_mux(const Chardev *chr);

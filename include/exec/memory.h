@@ -117,8 +117,13 @@ struct FlatView {
 };
 
 struct MemoryListener {
-    /* Transactions: begin, then region_del/region_add/log_* for the
-     * differences between the old and new view, then commit. */
+    /* Transactions: begin (every listener of every space), then for each
+     * address space: region_del for each removed range (listeners in reverse
+     * priority order), then in address order region_add for each new range
+     * (priority order; followed by log_start(0, mask) when the range is
+     * logged) and log_start/log_stop for kept ranges whose dirty_log_mask
+     * changed; then commit (every listener). A range that changes size,
+     * offset or read-only state is removed and added again. */
     void (*begin)(MemoryListener *listener);
     void (*commit)(MemoryListener *listener);
     void (*region_add)(MemoryListener *listener, MemoryRegionSection *section);
@@ -164,7 +169,10 @@ bool memory_region_init_rom(MemoryRegion *mr, void *owner, const char *name,
                             uint64_t size, GError **errp);
 void memory_region_init_alias(MemoryRegion *mr, void *owner, const char *name,
                               MemoryRegion *orig, hwaddr offset, uint64_t size);
-/* Detaches from its container and releases the RAMBlock, if it has one. */
+/* Detaches from its container and releases the RAMBlock, if it has one.
+ * Listeners hear region_del while the region is still intact: inside an
+ * open transaction this renders at once (the pending changes go with it).
+ * Aliases still pointing here render nothing afterwards. */
 void memory_region_destroy(MemoryRegion *mr);
 
 void memory_region_add_subregion(MemoryRegion *container, hwaddr offset, MemoryRegion *sub);
@@ -240,10 +248,17 @@ void address_space_unmap(AddressSpace *as, void *buffer, hwaddr len, bool is_wri
 
 /* ---- listeners ---- */
 
-/* Registers and replays the current view (region_add for each section). */
+/* Registers and replays the current view to this listener only: begin,
+ * region_add (+ log_start for logged ranges) per range, commit. If global
+ * dirty logging is on, log_global_start is called first. Unregistering
+ * replays region_del for every range (highest address first). */
 void memory_listener_register(MemoryListener *listener, AddressSpace *as);
 void memory_listener_unregister(MemoryListener *listener);
-/* Starts/stops MIGRATION logging on all RAM; all listeners are told. */
+/* Starts/stops MIGRATION logging on all RAM; all listeners are told.
+ * Start: log_global_start on each listener in priority order (on failure the
+ * ones already started get log_global_stop, newest first, and false is
+ * returned), then one transaction with log_start for every RAM range.
+ * Stop: one transaction with log_stop, then log_global_stop in reverse. */
 bool memory_global_dirty_log_start(GError **errp);
 void memory_global_dirty_log_stop(void);
 bool memory_global_dirty_log_active(void);
@@ -257,7 +272,7 @@ MemoryRegion *get_system_io(void);
 extern AddressSpace address_space_memory;
 extern AddressSpace address_space_io;
 /* Creates the root regions and the two address spaces (once, at start-up). */
-void memory_system_init(void);
+void memory_system_init(void);   /* idempotent */
 
 /* ---- inspection ---- */
 
@@ -265,7 +280,9 @@ void memory_system_init(void);
  * changed, so RAM ranges get new dirty_log_masks (log_start/log_stop). */
 void memory_dirty_log_masks_changed(void);
 
-/* Appends `info mtree` text: the region tree, then each flat view. */
+/* Appends `info mtree` text: the region tree of each address space, then
+ * "memory-region:" trees of alias targets not in any space, then (with
+ * flat_views) each space's FlatView. */
 void memory_tree_dump(GString *out, bool flat_views);
 
 #endif

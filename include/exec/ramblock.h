@@ -35,7 +35,11 @@ typedef struct RAMBlockOptions {
 } RAMBlockOptions;
 
 /* Allocates and maps a block and adds it to the RAM list; opts may be NULL
- * (anonymous, private). Fails cleanly if the host cannot provide the memory. */
+ * (anonymous, private). Fails cleanly if the host cannot provide the memory
+ * (the kernel's overcommit check) or the packed space would pass 4 TiB.
+ * Duplicate idstr is an error. The new block is dirty for every client.
+ * mem_path: a directory gets an unlinked temporary file, otherwise the file
+ * itself is used (created if missing, grown if short, never shrunk). */
 RAMBlock *ram_block_new(const char *idstr, uint64_t size, const RAMBlockOptions *opts,
                         GError **errp);
 void ram_block_free(RAMBlock *block);
@@ -81,6 +85,8 @@ void dirty_bitmap_snapshot_free(DirtyBitmapSnapshot *snap);
  * exists for TCG, MIGRATION while global logging is on, VGA per region.
  * TCG uses this to decide which pages need the NOTDIRTY slow path. */
 unsigned dirty_clients_active(void);
+/* Call with the big lock held: a change re-renders the views so RAM ranges'
+ * dirty_log_mask follows (listeners get log_start/log_stop). */
 void dirty_client_enable(DirtyMemoryClient client, bool enable);
 
 /* True if [start,len) is dirty for every client in client_mask (a write there

@@ -261,6 +261,12 @@ void *tcg_probe_write_host(TcgCpu *c, uint64_t addr, unsigned size, int mmu_idx)
 bool tcg_get_code_page(TcgCpu *c, uint64_t addr, int mmu_idx, bool probe,
                        uint8_t **host_page, ram_addr_t *ram_page);
 
+/* Physical accesses for the page walker (RAM fast, MMIO dispatched).
+ * tcg_phys_or atomically sets bits (accessed/dirty) and keeps dirty
+ * tracking and translated code coherent. */
+uint64_t tcg_phys_ld(TcgCpu *c, hwaddr pa, unsigned size);
+void tcg_phys_or(TcgCpu *c, hwaddr pa, uint64_t bits, unsigned size);
+
 void tlb_flush(TcgCpu *c);
 void tlb_flush_page(TcgCpu *c, uint64_t addr);
 /* Asks every vCPU to flush its TLB (and jump cache) at its next TB boundary. */

@@ -22,6 +22,9 @@ typedef enum AccelSyncLevel {
 
 typedef struct AccelOps {
     const char *name;
+    /* "-accel NAME,key=value": called for each key before init_machine;
+     * NULL when the accelerator takes no options. */
+    bool (*set_option)(const char *key, const char *value, GError **errp);
     /* Prepares the accelerator for the machine (opens devices, registers
      * memory listeners). Called before RAM is mapped and before any vCPU. */
     bool (*init_machine)(MachineState *ms, GError **errp);

@@ -242,7 +242,7 @@ int main(uint32_t mb_magic, const struct multiboot_info *mbi)
     }
     const struct multiboot_module *mod = phys_to_ptr(mbi->mods_addr);
     for (uint32_t i = 0; i < mods; i++) {
-        char label[32];
+        char label[64];
         snprintf(label, sizeof(label), "module %u", i);
         if (mod[i].string) {
             print_path_and_args(label, phys_to_ptr(mod[i].string));

@@ -38,7 +38,7 @@ static void test_sizes(void)
         { "1.5G", 0, 3ull << 29 }, { "4096", 0, 4096 }, { "64KiB", 0, 64ull << 10 },
         { "1T", 'M', 1ull << 40 },
     };
-    const char *bad[] = { "", "M", "12Q", "-1", "1.5", "99999999999999999999", "16777216T" };
+    const char *bad[] = { "", "M", "12Q", "-1", "1.5x", "99999999999999999999", "16777216T" };
 
     for (size_t i = 0; i < G_N_ELEMENTS(good); i++) {
         uint64_t v = 0;
@@ -55,6 +55,13 @@ static void test_sizes(void)
         g_assert_nonnull(strstr(err->message, "size"));
         g_error_free(err);
     }
+    /* A fraction of a byte is meaningless; of a default unit it is fine. */
+    uint64_t v = 0;
+    GError *err = NULL;
+    g_assert_false(keyval_parse_size("size", "1.5", 0, &v, &err));
+    g_clear_error(&err);
+    g_assert_true(keyval_parse_size("size", "1.5", 'M', &v, &err));
+    g_assert_cmpuint(v, ==, 3ull << 19);
 }
 
 static void test_bool_and_uint(void)

@@ -28,10 +28,6 @@
 #define PC_DEFAULT_RAM_SIZE      (128ULL << 20)
 #define PC_MAX_E820_ENTRIES      8
 
-/* Standard UART ports and ISA IRQs, COM1..COM4. */
-extern const uint16_t pc_serial_iobase[MAX_SERIAL_PORTS];
-extern const uint8_t pc_serial_irq[MAX_SERIAL_PORTS];
-
 typedef struct PCMachineState {
     MemoryRegion *ram;                 /* the whole RAM (the backend's region) */
     MemoryRegion ram_below_4g;         /* alias: ram[0, below) at 0 */

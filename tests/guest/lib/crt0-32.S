@@ -53,17 +53,22 @@ exception_stub_\vec:
     .endr
 
 exception_common:
-    /* Stack: vector, error code, EIP, CS, EFLAGS. */
-    movl 0(%esp), %eax
-    movl 4(%esp), %edx
-    movl 8(%esp), %ecx
+    /* Stack: vector, error code, EIP, CS, EFLAGS. guest_exception() returns
+     * the EIP to resume at (an expected exception, see expect_exception())
+     * or does not return. */
+    pushal
+    movl 32(%esp), %eax           /* vector */
+    movl 36(%esp), %edx           /* error code */
+    movl 40(%esp), %ecx           /* EIP */
     pushl %ecx
     pushl %edx
     pushl %eax
-    call guest_exception          /* does not return */
-4:  cli
-    hlt
-    jmp 4b
+    call guest_exception
+    addl $12, %esp
+    movl %eax, 40(%esp)
+    popal
+    addl $8, %esp                 /* vector and error code */
+    iret
 
     .section .rodata
     .balign 4

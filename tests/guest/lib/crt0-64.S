@@ -148,15 +148,49 @@ exception_stub_\vec:
     .endr
 
 exception_common:
-    /* Stack: vector, error code, RIP, CS, RFLAGS, RSP, SS. */
-    movq 0(%rsp), %rdi
-    movq 8(%rsp), %rsi
-    movq 16(%rsp), %rdx
+    /* Stack: vector, error code, RIP, CS, RFLAGS, RSP, SS. guest_exception()
+     * returns the RIP to resume at (an expected exception, see
+     * expect_exception()) or does not return. */
+    pushq %rax
+    pushq %rcx
+    pushq %rdx
+    pushq %rbx
+    pushq %rbp
+    pushq %rsi
+    pushq %rdi
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq 120(%rsp), %rdi          /* vector */
+    movq 128(%rsp), %rsi          /* error code */
+    movq 136(%rsp), %rdx          /* RIP */
+    movq %rsp, %rbx               /* callee-saved: the frame, across the call */
     andq $-16, %rsp
-    call guest_exception          /* does not return */
-9:  cli
-    hlt
-    jmp 9b
+    call guest_exception
+    movq %rbx, %rsp
+    movq %rax, 136(%rsp)
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rdi
+    popq %rsi
+    popq %rbp
+    popq %rbx
+    popq %rdx
+    popq %rcx
+    popq %rax
+    addq $16, %rsp                /* vector and error code */
+    iretq
 
     .section .rodata
 no_long_mode_msg:

@@ -179,6 +179,48 @@ uint64_t cmdline_uint(const struct multiboot_info *mbi, const char *key,
     return n;
 }
 
+/* ---- the multiboot memory map ---- */
+
+bool multiboot_mmap_foreach(const struct multiboot_info *mbi,
+                            void (*fn)(uint64_t addr, uint64_t len, uint32_t type,
+                                       void *opaque),
+                            void *opaque)
+{
+    if (!(mbi->flags & MB_INFO_MEM_MAP)) {
+        return false;
+    }
+    uint64_t p = mbi->mmap_addr;
+    uint64_t end = (uint64_t)mbi->mmap_addr + mbi->mmap_length;
+    while (p < end) {
+        const struct multiboot_mmap_entry *e = phys_to_ptr((uint32_t)p);
+        if (e->size < 20 || p + 4 + e->size > end) {
+            return false;
+        }
+        fn(e->addr, e->len, e->type, opaque);
+        p += 4 + e->size;
+    }
+    return true;
+}
+
+struct range_query {
+    uint64_t start, end;
+    bool found;
+};
+
+static void range_query_fn(uint64_t addr, uint64_t len, uint32_t type, void *opaque)
+{
+    struct range_query *q = opaque;
+    if (type == MB_MMAP_AVAILABLE && addr <= q->start && q->end <= addr + len) {
+        q->found = true;
+    }
+}
+
+bool multiboot_range_is_ram(const struct multiboot_info *mbi, uint64_t start, uint64_t end)
+{
+    struct range_query q = { .start = start, .end = end };
+    return multiboot_mmap_foreach(mbi, range_query_fn, &q) && q.found;
+}
+
 /* ---- printf ---- */
 
 /* Output sink: either the UART or a bounded buffer. */
@@ -417,13 +459,27 @@ static const char *const exception_names[32] = {
     "#VC VMM communication", "#SX security", "reserved 31",
 };
 
-/* Called by the exception stubs of crt0-32.S / crt0-64.S. */
-__attribute__((noreturn)) void guest_exception(uintptr_t vector, uintptr_t error, uintptr_t ip);
+struct expected_exception expected_exception;
 
-void guest_exception(uintptr_t vector, uintptr_t error, uintptr_t ip)
+/* Called by the exception stubs of crt0-32.S / crt0-64.S with the vector,
+ * the error code (0 if the CPU pushes none) and the saved instruction
+ * pointer. Returns where to resume for an expected exception; anything else
+ * is reported and ends the payload. */
+uintptr_t guest_exception(uintptr_t vector, uintptr_t error, uintptr_t ip);
+
+uintptr_t guest_exception(uintptr_t vector, uintptr_t error, uintptr_t ip)
 {
     uintptr_t cr2;
     __asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+    struct expected_exception *x = &expected_exception;
+    if (x->armed && x->vector == vector && x->resume_ip) {
+        x->armed = false;
+        x->taken = true;
+        x->error = error;
+        x->ip = ip;
+        x->cr2 = cr2;
+        return x->resume_ip;
+    }
     printf("PANIC: unexpected exception %u (%s), error code 0x%lx, ip 0x%lx",
            (unsigned)vector, exception_names[vector & 31],
            (unsigned long)error, (unsigned long)ip);
@@ -432,6 +488,11 @@ void guest_exception(uintptr_t vector, uintptr_t error, uintptr_t ip)
     }
     printf("\n");
     exit(EXIT_EXCEPTION);
+}
+
+void expect_exception(unsigned vector)
+{
+    expected_exception = (struct expected_exception){ .vector = vector, .armed = true };
 }
 
 /* ---- start-up ---- */

@@ -128,12 +128,51 @@ int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
 const char *strrchr(const char *s, int c);
 
+/*
+ * Expected exceptions. To test that an instruction faults:
+ *
+ *     expect_exception(0);
+ *     __asm__ volatile(ASM_SET_RESUME("1f") "divl %1\n1:" ...);
+ *     if (expected_exception.taken) ... .error, .ip, .cr2
+ *
+ * The handler resumes at the label recorded by ASM_SET_RESUME instead of
+ * ending the payload. Any other exception still panics. Registers written
+ * by the faulting asm hold unspecified values afterwards.
+ */
+struct expected_exception {
+    unsigned vector;
+    bool armed;                  /* cleared when taken */
+    bool taken;
+    uintptr_t resume_ip;         /* set by ASM_SET_RESUME */
+    uintptr_t error, ip, cr2;
+};
+extern struct expected_exception expected_exception;
+void expect_exception(unsigned vector);
+#ifdef __x86_64__
+#define ASM_MOV_PTR "movq"
+#else
+#define ASM_MOV_PTR "movl"
+#endif
+#define ASM_SET_RESUME(label) \
+    ASM_MOV_PTR " $" label ", expected_exception+8\n\t"
+_Static_assert(offsetof(struct expected_exception, resume_ip) == 8,
+               "ASM_SET_RESUME hard-codes the offset of resume_ip");
+
 /* The value of "key=value" in the multiboot command line (the text after
  * '=', up to the next space), or NULL. */
 const char *cmdline_find(const struct multiboot_info *mbi, const char *key);
 /* The decimal value of "key=N", or `fallback`. */
 uint64_t cmdline_uint(const struct multiboot_info *mbi, const char *key,
                       uint64_t fallback);
+
+/* Calls fn for each memory-map entry; false if there is no map or an
+ * entry is malformed (entries before it were still visited). */
+bool multiboot_mmap_foreach(const struct multiboot_info *mbi,
+                            void (*fn)(uint64_t addr, uint64_t len, uint32_t type,
+                                       void *opaque),
+                            void *opaque);
+/* True if [start, end) lies inside one available memory-map entry. */
+bool multiboot_range_is_ram(const struct multiboot_info *mbi, uint64_t start, uint64_t end);
 
 /* The payload. */
 int main(uint32_t mb_magic, const struct multiboot_info *mbi);

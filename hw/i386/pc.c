@@ -1,0 +1,174 @@
+/*
+ * The "pc" machine (first cut): RAM split around the PCI hole like an
+ * i440FX PC, 16550 UARTs for -serial, fw_cfg, and direct kernel boot.
+ * There is no firmware yet, so -kernel is required; reset re-runs the
+ * kernel loader. The memory map is in docs/pc-machine.md.
+ */
+#include "hw/i386/pc.h"
+#include "hw/i386/multiboot.h"
+#include "hw/boards.h"
+#include "hw/char/serial.h"
+#include "sysemu/cpus.h"
+#include "sysemu/hostmem.h"
+
+void pc_ram_split(uint64_t ram_size, uint64_t *below_4g, uint64_t *above_4g)
+{
+    /* Keep [below, 4 GiB) free for the PCI hole, IOAPIC, LAPIC and BIOS:
+     * 512 MiB when all RAM fits under 3.5 GiB, else 1 GiB (from 3 GiB). */
+    uint64_t below = ram_size >= PC_RAM_SPLIT_THRESHOLD ? PC_RAM_SPLIT_BELOW_4G : ram_size;
+
+    *below_4g = below;
+    *above_4g = ram_size - below;
+}
+
+void pc_memory_init(PCMachineState *pcms, MemoryRegion *system_memory, MemoryRegion *ram,
+                    uint64_t ram_size)
+{
+    uint64_t below, above;
+
+    pc_ram_split(ram_size, &below, &above);
+    pcms->ram = ram;
+    pcms->layout.below_4g_mem_size = below;
+    pcms->layout.above_4g_mem_size = above;
+
+    memory_region_transaction_begin();
+    memory_region_init_alias(&pcms->ram_below_4g, NULL, "ram-below-4g", ram, 0, below);
+    memory_region_add_subregion(system_memory, 0, &pcms->ram_below_4g);
+    if (above > 0) {
+        memory_region_init_alias(&pcms->ram_above_4g, NULL, "ram-above-4g", ram, below, above);
+        memory_region_add_subregion(system_memory, PC_ABOVE_4G_BASE, &pcms->ram_above_4g);
+    }
+    memory_region_transaction_commit();
+}
+
+bool pc_fw_cfg_populate(FWCfgState *fw_cfg, const MachineState *ms,
+                        const X86MemoryLayout *layout, unsigned max_cpus, GError **errp)
+{
+    static const uint8_t uuid[16];   /* no -uuid yet: the nil UUID */
+    unsigned cpus = ms->smp_cpus ? ms->smp_cpus : 1;
+    /* etc/e820 lists RAM only, as packed little-endian {u64 addr, u64 len,
+     * u32 type}: firmware adds its own reservations. */
+    uint8_t e820[2 * 20];
+    size_t e820_len = 0;
+
+    fw_cfg_add_i64(fw_cfg, FW_CFG_RAM_SIZE, ms->ram_size);
+    fw_cfg_add_i16(fw_cfg, FW_CFG_NOGRAPHIC, ms->graphics_enabled ? 0 : 1);
+    fw_cfg_add_i16(fw_cfg, FW_CFG_NB_CPUS, (uint16_t)cpus);
+    fw_cfg_add_i16(fw_cfg, FW_CFG_MAX_CPUS, (uint16_t)MAX(cpus, max_cpus));
+    fw_cfg_add_bytes(fw_cfg, FW_CFG_UUID, uuid, sizeof(uuid));
+    fw_cfg_add_i16(fw_cfg, FW_CFG_BOOT_MENU, 0);
+
+    for (unsigned i = 0; i < 2; i++) {
+        uint64_t addr = i == 0 ? 0 : PC_ABOVE_4G_BASE;
+        uint64_t len = i == 0 ? layout->below_4g_mem_size : layout->above_4g_mem_size;
+        uint64_t addr_le = GUINT64_TO_LE(addr), len_le = GUINT64_TO_LE(len);
+        uint32_t type_le = GUINT32_TO_LE(E820_RAM);
+
+        if (len == 0) {
+            continue;
+        }
+        memcpy(e820 + e820_len, &addr_le, 8);
+        memcpy(e820 + e820_len + 8, &len_le, 8);
+        memcpy(e820 + e820_len + 16, &type_le, 4);
+        e820_len += 20;
+    }
+    return fw_cfg_add_file(fw_cfg, "etc/e820", e820, e820_len, errp) != 0;
+}
+
+void pc_boot_cpus(PCMachineState *pcms)
+{
+    for (unsigned i = 0; i < nr_cpus; i++) {
+        CPUX86State *env = &cpus[i]->env;
+        x86_cpu_reset(env);
+        env->a20_enabled = true;
+    }
+    if (pcms->boot_plan) {
+        /* Only the boot CPU enters the kernel; the others keep their reset
+         * state (waiting for INIT/SIPI once SMP exists). */
+        x86_boot_plan_apply(pcms->boot_plan, nr_cpus > 0 ? &cpus[0]->env : NULL);
+    }
+}
+
+/* One UART per -serial backend, at the standard COM1..COM4 ports. */
+static bool pc_create_serials(PCMachineState *pcms, GError **errp)
+{
+    for (unsigned i = 0; i < MAX_SERIAL_PORTS && serial_backends[i]; i++) {
+        pcms->serials[i] = serial_isa_create(i, serial_backends[i], errp);
+        if (pcms->serials[i] == NULL) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool pc_init(MachineState *ms, GError **errp)
+{
+    PCMachineState *pcms = g_new0(PCMachineState, 1);
+    X86KernelLoadOptions kopts;
+
+    ms->board = pcms;
+    if (ms->kernel_filename == NULL) {
+        error_setg(errp, "no kernel given: Kestrel has no BIOS yet; use -kernel FILE "
+                   "(a multiboot image)");
+        return false;
+    }
+    if (ms->ram_backend == NULL || ms->ram_backend->mr.size < ms->ram_size) {
+        error_setg(errp, "pc: the machine's RAM backend is missing or smaller than -m");
+        return false;
+    }
+
+    pc_memory_init(pcms, get_system_memory(), &ms->ram_backend->mr, ms->ram_size);
+
+    pcms->fw_cfg = fw_cfg_init_io(FW_CFG_IO_BASE, true, errp);
+    if (pcms->fw_cfg == NULL) {
+        return false;
+    }
+    ms->fw_cfg = pcms->fw_cfg;
+    if (!pc_fw_cfg_populate(pcms->fw_cfg, ms, &pcms->layout, ms->mc->max_cpus, errp)) {
+        return false;
+    }
+
+    if (!pc_create_serials(pcms, errp)) {
+        return false;
+    }
+
+    kopts = (X86KernelLoadOptions) {
+        .kernel_filename = ms->kernel_filename,
+        .kernel_cmdline = ms->kernel_cmdline,
+        .initrd_filename = ms->initrd_filename,
+        .layout = pcms->layout,
+    };
+    pcms->boot_plan = x86_load_kernel(&kopts, errp);
+    if (pcms->boot_plan == NULL) {
+        return false;
+    }
+    x86_boot_plan_fill_fw_cfg(pcms->boot_plan, pcms->fw_cfg);
+    /* The payload goes into RAM at the machine reset that follows init
+     * (system_reset), and again at every later reset. */
+    return true;
+}
+
+static void pc_reset(MachineState *ms)
+{
+    PCMachineState *pcms = ms->board;
+
+    if (pcms) {
+        pc_boot_cpus(pcms);
+    }
+}
+
+static const MachineClass pc_machine_class = {
+    .name = "pc",
+    .description = "Standard PC (Kestrel i440FX-style)",
+    .is_default = true,
+    .max_cpus = 1,
+    .default_ram_size = PC_DEFAULT_RAM_SIZE,
+    .init = pc_init,
+    .reset = pc_reset,
+};
+
+static void pc_machine_register(void)
+{
+    machine_class_register(&pc_machine_class);
+}
+type_init(pc_machine_register)

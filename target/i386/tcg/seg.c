@@ -1,0 +1,1017 @@
+/*
+ * Segmentation and privilege: descriptor loads, far transfers, IRET, and
+ * exception/interrupt delivery through the IVT (real mode) or the IDT
+ * (protected and long mode). Also control-register side effects and the
+ * mode bits that key translation blocks.
+ */
+#include "target/i386/tcg/tcg-cpu.h"
+#include "exec/tcg.h"
+
+#define SEL_RPL(s) ((s) & 3)
+#define EXCP_TRIPLE (-2)
+
+/* ---- mode bits ---- */
+
+uint32_t x86_recompute_hflags(const CPUX86State *env)
+{
+    uint32_t f = (uint32_t)x86_cpl(env);
+    bool pe = env->cr[0] & CR0_PE, vm = env->eflags & VM_MASK;
+    if (pe) {
+        f |= HF_PE;
+    }
+    if (vm) {
+        f |= HF_VM86;
+    }
+    if (env->efer & EFER_LMA) {
+        f |= HF_LMA;
+        if (env->segs[R_CS].flags & DESC_L_MASK) {
+            f |= HF_CS64;
+        }
+    }
+    if (!(f & HF_CS64) && pe && !vm && (env->segs[R_CS].flags & DESC_B_MASK)) {
+        f |= HF_CS32;
+    }
+    if (pe && !vm && (env->segs[R_SS].flags & DESC_B_MASK)) {
+        f |= HF_SS32;
+    }
+    if (env->eflags & TF_MASK) {
+        f |= HF_TF;
+    }
+    return f;
+}
+
+void x86_tcg_get_tb_key(CPUX86State *env, uint64_t *pc, uint64_t *cs_base, uint32_t *flags)
+{
+    uint32_t f = x86_recompute_hflags(env);
+    *flags = f;
+    if (f & HF_CS64) {
+        *cs_base = 0;
+        *pc = env->rip;
+    } else {
+        *cs_base = env->segs[R_CS].base;
+        *pc = (uint32_t)(env->segs[R_CS].base + env->rip);
+    }
+}
+
+/* ---- exceptions ---- */
+
+static bool is_contributory(int v)
+{
+    return v == EXCP_DE || (v >= EXCP_TS && v <= EXCP_GP);
+}
+
+static void G_NORETURN raise_full(TcgCpu *c, int vector, uint32_t err, bool has_err, bool soft,
+                                  uint64_t next_eip)
+{
+    CPUX86State *env = c->env;
+    if (c->cur_insn) {
+        /* Faults restart the instruction. */
+        env->rip = c->cur_insn->eip;
+    }
+    if (c->excp_delivering >= 0 && !soft) {
+        int first = c->excp_delivering;
+        if (first == EXCP_DF) {
+            vector = EXCP_TRIPLE;
+        } else if ((is_contributory(first) && is_contributory(vector)) ||
+                   (first == EXCP_PF && (vector == EXCP_PF || is_contributory(vector)))) {
+            vector = EXCP_DF;
+            err = 0;
+            has_err = true;
+        }
+    }
+    c->excp_vector = vector;
+    c->excp_error = err;
+    c->excp_has_error = has_err;
+    c->excp_soft = soft;
+    c->excp_next_eip = next_eip;
+    tcg_cpu_loop_exit(c);
+}
+
+void raise_exception(TcgCpu *c, int vector)
+{
+    raise_full(c, vector, 0, false, false, 0);
+}
+
+void raise_exception_err(TcgCpu *c, int vector, uint32_t error_code)
+{
+    raise_full(c, vector, error_code, true, false, 0);
+}
+
+void raise_soft_interrupt(TcgCpu *c, int vector, uint64_t next_eip)
+{
+    raise_full(c, vector, 0, false, true, next_eip);
+}
+
+/* ---- descriptors ---- */
+
+void segcache_from_desc(SegmentCache *sc, uint16_t sel, uint32_t lo, uint32_t hi)
+{
+    uint32_t limit = (lo & 0xffff) | (hi & 0x000f0000);
+    if (hi & DESC_G_MASK) {
+        limit = (limit << 12) | 0xfff;
+    }
+    sc->selector = sel;
+    sc->base = (lo >> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000);
+    sc->limit = limit;
+    sc->flags = hi & 0x00f0ff00;
+}
+
+bool read_descriptor(TcgCpu *c, uint16_t selector, uint32_t *lo, uint32_t *hi)
+{
+    CPUX86State *env = c->env;
+    uint64_t base, limit, index = selector & ~7u;
+    if (selector & 4) {
+        if (!(env->ldt.flags & DESC_P_MASK) && env->ldt.selector == 0) {
+            return false;
+        }
+        base = env->ldt.base;
+        limit = env->ldt.limit;
+    } else {
+        base = env->gdt.base;
+        limit = env->gdt.limit;
+    }
+    if (index + 7 > limit) {
+        return false;
+    }
+    *lo = cpu_ldl(c, base + index, MMU_IDX_KERNEL);
+    *hi = cpu_ldl(c, base + index + 4, MMU_IDX_KERNEL);
+    return true;
+}
+
+static uint64_t descriptor_addr(TcgCpu *c, uint16_t selector)
+{
+    CPUX86State *env = c->env;
+    return ((selector & 4) ? env->ldt.base : env->gdt.base) + (selector & ~7u);
+}
+
+static void set_accessed(TcgCpu *c, uint16_t selector, uint32_t *hi)
+{
+    if (!(*hi & DESC_A_MASK)) {
+        *hi |= DESC_A_MASK;
+        cpu_stl(c, descriptor_addr(c, selector) + 4, *hi, MMU_IDX_KERNEL);
+    }
+}
+
+void load_seg_real(CPUX86State *env, unsigned seg, uint16_t selector)
+{
+    SegmentCache *sc = &env->segs[seg];
+    sc->selector = selector;
+    sc->base = (uint64_t)selector << 4;
+    if (env->eflags & VM_MASK) {
+        sc->limit = 0xffff;
+        sc->flags = DESC_P_MASK | DESC_S_MASK | DESC_W_MASK | DESC_A_MASK | (3u << DESC_DPL_SHIFT);
+        if (seg == R_CS) {
+            sc->flags |= DESC_CS_MASK | DESC_R_MASK;
+        }
+    } else {
+        /* Real mode keeps the cached limit and attributes ("unreal" mode). */
+        sc->flags |= DESC_P_MASK | DESC_S_MASK | DESC_A_MASK;
+    }
+}
+
+static void load_null_seg(CPUX86State *env, unsigned seg, uint16_t selector, int cpl)
+{
+    SegmentCache *sc = &env->segs[seg];
+    sc->selector = selector;
+    sc->base = 0;
+    sc->limit = 0;
+    sc->flags = 0;
+    if (seg == R_SS) {
+        /* A null SS in 64-bit mode is usable; keep the DPL = CPL. */
+        sc->flags = DESC_P_MASK | DESC_S_MASK | DESC_W_MASK | DESC_B_MASK |
+                    ((unsigned)cpl << DESC_DPL_SHIFT);
+    }
+}
+
+void load_seg(TcgCpu *c, unsigned seg, uint16_t selector)
+{
+    CPUX86State *env = c->env;
+    int cpl = x86_cpl(env);
+    uint32_t lo, hi, dpl, type;
+
+    if (!(env->cr[0] & CR0_PE) || (env->eflags & VM_MASK)) {
+        load_seg_real(env, seg, selector);
+        return;
+    }
+    if ((selector & ~3u) == 0) {
+        if (seg == R_SS) {
+            if (!(env->efer & EFER_LMA) || !(c->tb_flags & HF_CS64) || cpl == 3 ||
+                SEL_RPL(selector) != (unsigned)cpl) {
+                raise_exception_err(c, EXCP_GP, 0);
+            }
+        }
+        if ((seg == R_FS || seg == R_GS) && (c->tb_flags & HF_CS64)) {
+            /* Keep the 64-bit base (it comes from the MSRs). */
+            env->segs[seg].selector = selector;
+            env->segs[seg].flags = 0;
+            return;
+        }
+        load_null_seg(env, seg, selector, cpl);
+        return;
+    }
+    if (!read_descriptor(c, selector, &lo, &hi)) {
+        raise_exception_err(c, EXCP_GP, selector & 0xfffc);
+    }
+    dpl = (hi & DESC_DPL_MASK) >> DESC_DPL_SHIFT;
+    type = (hi & DESC_TYPE_MASK) >> DESC_TYPE_SHIFT;
+    if (!(hi & DESC_S_MASK)) {
+        raise_exception_err(c, EXCP_GP, selector & 0xfffc);
+    }
+    if (seg == R_SS) {
+        if (SEL_RPL(selector) != (unsigned)cpl || dpl != (unsigned)cpl ||
+            (type & 8) || !(type & 2)) {
+            raise_exception_err(c, EXCP_GP, selector & 0xfffc);
+        }
+        if (!(hi & DESC_P_MASK)) {
+            raise_exception_err(c, EXCP_SS, selector & 0xfffc);
+        }
+    } else {
+        /* Data, or readable code. */
+        if ((type & 8) && !(type & 2)) {
+            raise_exception_err(c, EXCP_GP, selector & 0xfffc);
+        }
+        if (!((type & 8) && (type & 4))) {
+            unsigned rpl = SEL_RPL(selector);
+            if (dpl < (unsigned)cpl || dpl < rpl) {
+                raise_exception_err(c, EXCP_GP, selector & 0xfffc);
+            }
+        }
+        if (!(hi & DESC_P_MASK)) {
+            raise_exception_err(c, EXCP_NP, selector & 0xfffc);
+        }
+    }
+    set_accessed(c, selector, &hi);
+    segcache_from_desc(&env->segs[seg], selector, lo, hi);
+}
+
+/* Checks a code-segment descriptor as the target of a far JMP/CALL/RET. */
+static void load_cs_checked(TcgCpu *c, uint16_t selector, uint32_t lo, uint32_t hi, int new_cpl)
+{
+    CPUX86State *env = c->env;
+    if (!(hi & DESC_P_MASK)) {
+        raise_exception_err(c, EXCP_NP, selector & 0xfffc);
+    }
+    if ((env->efer & EFER_LMA) && (hi & DESC_L_MASK) && (hi & DESC_B_MASK)) {
+        raise_exception_err(c, EXCP_GP, selector & 0xfffc);
+    }
+    set_accessed(c, selector, &hi);
+    segcache_from_desc(&env->segs[R_CS], (uint16_t)((selector & 0xfffc) | (unsigned)new_cpl),
+                       lo, hi);
+}
+
+static uint64_t truncate_ip(const CPUX86State *env, uint64_t ip)
+{
+    if ((env->efer & EFER_LMA) && (env->segs[R_CS].flags & DESC_L_MASK)) {
+        return ip;
+    }
+    return (env->segs[R_CS].flags & DESC_B_MASK) ? (uint32_t)ip : (uint16_t)ip;
+}
+
+static void check_code_target(TcgCpu *c, uint16_t sel, uint32_t hi, int cpl)
+{
+    unsigned dpl = (hi & DESC_DPL_MASK) >> DESC_DPL_SHIFT;
+    unsigned type = (hi & DESC_TYPE_MASK) >> DESC_TYPE_SHIFT;
+    if (!(hi & DESC_S_MASK) || !(type & 8)) {
+        raise_exception_err(c, EXCP_GP, sel & 0xfffc);
+    }
+    if (type & 4) {
+        if (dpl > (unsigned)cpl) {
+            raise_exception_err(c, EXCP_GP, sel & 0xfffc);
+        }
+    } else if (SEL_RPL(sel) > (unsigned)cpl || dpl != (unsigned)cpl) {
+        raise_exception_err(c, EXCP_GP, sel & 0xfffc);
+    }
+}
+
+void far_jump(TcgCpu *c, uint16_t sel, uint64_t offset, uint64_t next_eip)
+{
+    CPUX86State *env = c->env;
+    int cpl = x86_cpl(env);
+    uint32_t lo, hi;
+
+    tcg_stop_tb(c);
+    if (!(env->cr[0] & CR0_PE) || (env->eflags & VM_MASK)) {
+        load_seg_real(env, R_CS, sel);
+        env->rip = offset;
+        return;
+    }
+    if ((sel & ~3u) == 0) {
+        raise_exception_err(c, EXCP_GP, 0);
+    }
+    if (!read_descriptor(c, sel, &lo, &hi)) {
+        raise_exception_err(c, EXCP_GP, sel & 0xfffc);
+    }
+    if (!(hi & DESC_S_MASK)) {
+        log_mask(LOG_UNIMP, "tcg: far jmp through a gate or TSS (selector 0x%x, type %u)\n",
+                 sel, (hi >> 8) & 0x1f);
+        raise_exception_err(c, EXCP_GP, sel & 0xfffc);
+    }
+    check_code_target(c, sel, hi, cpl);
+    load_cs_checked(c, sel, lo, hi, cpl);
+    env->rip = truncate_ip(env, offset);
+}
+
+void far_call(TcgCpu *c, uint16_t sel, uint64_t offset, unsigned opsize, uint64_t next_eip)
+{
+    CPUX86State *env = c->env;
+    int cpl = x86_cpl(env);
+    unsigned ss = stack_size(c);
+    uint64_t sp = env->regs[R_ESP];
+    uint32_t lo, hi;
+
+    tcg_stop_tb(c);
+    if (!(env->cr[0] & CR0_PE) || (env->eflags & VM_MASK)) {
+        sp = addr_trunc(sp - opsize, ss);
+        st_data(c, seg_linear(c, R_SS, sp), env->segs[R_CS].selector, opsize);
+        sp = addr_trunc(sp - opsize, ss);
+        st_data(c, seg_linear(c, R_SS, sp), next_eip, opsize);
+        set_reg(env, R_ESP, ss, sp);
+        load_seg_real(env, R_CS, sel);
+        env->rip = offset;
+        return;
+    }
+    if ((sel & ~3u) == 0) {
+        raise_exception_err(c, EXCP_GP, 0);
+    }
+    if (!read_descriptor(c, sel, &lo, &hi)) {
+        raise_exception_err(c, EXCP_GP, sel & 0xfffc);
+    }
+    if (!(hi & DESC_S_MASK)) {
+        log_mask(LOG_UNIMP, "tcg: far call through a gate or TSS (selector 0x%x, type %u)\n",
+                 sel, (hi >> 8) & 0x1f);
+        raise_exception_err(c, EXCP_GP, sel & 0xfffc);
+    }
+    check_code_target(c, sel, hi, cpl);
+    if (!(hi & DESC_P_MASK)) {
+        raise_exception_err(c, EXCP_NP, sel & 0xfffc);
+    }
+    sp = addr_trunc(sp - opsize, ss);
+    st_data(c, seg_linear(c, R_SS, sp), env->segs[R_CS].selector, opsize);
+    sp = addr_trunc(sp - opsize, ss);
+    st_data(c, seg_linear(c, R_SS, sp), next_eip, opsize);
+    load_cs_checked(c, sel, lo, hi, cpl);
+    set_reg(env, R_ESP, ss, sp);
+    env->rip = truncate_ip(env, offset);
+}
+
+/* Data segments not accessible at the new (outer) privilege become null. */
+static void nullify_data_segs(CPUX86State *env, int cpl)
+{
+    static const unsigned segs[] = { R_ES, R_DS, R_FS, R_GS };
+    for (unsigned k = 0; k < G_N_ELEMENTS(segs); k++) {
+        SegmentCache *sc = &env->segs[segs[k]];
+        unsigned dpl = (sc->flags & DESC_DPL_MASK) >> DESC_DPL_SHIFT;
+        bool conforming_code = (sc->flags & DESC_CS_MASK) && (sc->flags & DESC_C_MASK);
+        if ((sc->selector & ~3u) && !conforming_code && dpl < (unsigned)cpl) {
+            sc->selector = 0;
+            sc->flags = 0;
+        }
+    }
+}
+
+/* Loads SS for a return/interrupt to privilege `cpl` (checks as #GP). */
+static void load_ss_for_cpl(TcgCpu *c, uint16_t sel, int cpl, bool allow_null, int excp)
+{
+    CPUX86State *env = c->env;
+    uint32_t lo, hi;
+    unsigned dpl, type;
+
+    if ((sel & ~3u) == 0) {
+        if (!allow_null) {
+            raise_exception_err(c, excp, 0);
+        }
+        load_null_seg(env, R_SS, sel, cpl);
+        return;
+    }
+    if (SEL_RPL(sel) != (unsigned)cpl || !read_descriptor(c, sel, &lo, &hi)) {
+        raise_exception_err(c, excp, sel & 0xfffc);
+    }
+    dpl = (hi & DESC_DPL_MASK) >> DESC_DPL_SHIFT;
+    type = (hi & DESC_TYPE_MASK) >> DESC_TYPE_SHIFT;
+    if (!(hi & DESC_S_MASK) || (type & 8) || !(type & 2) || dpl != (unsigned)cpl) {
+        raise_exception_err(c, excp, sel & 0xfffc);
+    }
+    if (!(hi & DESC_P_MASK)) {
+        raise_exception_err(c, excp == EXCP_TS ? EXCP_TS : EXCP_SS, sel & 0xfffc);
+    }
+    set_accessed(c, sel, &hi);
+    segcache_from_desc(&env->segs[R_SS], sel, lo, hi);
+}
+
+void far_return(TcgCpu *c, unsigned opsize, uint16_t pop_bytes)
+{
+    CPUX86State *env = c->env;
+    int cpl = x86_cpl(env);
+    unsigned ss = stack_size(c);
+    uint64_t sp = env->regs[R_ESP], new_ip, new_sp;
+    uint16_t new_cs, new_ss;
+    uint32_t lo, hi;
+    int rpl;
+
+    tcg_stop_tb(c);
+    new_ip = ld_data(c, seg_linear(c, R_SS, addr_trunc(sp, ss)), opsize);
+    new_cs = (uint16_t)ld_data(c, seg_linear(c, R_SS, addr_trunc(sp + opsize, ss)), 2);
+    if (!(env->cr[0] & CR0_PE) || (env->eflags & VM_MASK)) {
+        load_seg_real(env, R_CS, new_cs);
+        env->rip = new_ip;
+        set_reg(env, R_ESP, ss, sp + 2 * opsize + pop_bytes);
+        return;
+    }
+    rpl = SEL_RPL(new_cs);
+    if ((new_cs & ~3u) == 0 || rpl < cpl || !read_descriptor(c, new_cs, &lo, &hi)) {
+        raise_exception_err(c, EXCP_GP, new_cs & 0xfffc);
+    }
+    if (!(hi & DESC_S_MASK) || !(hi & DESC_CS_MASK)) {
+        raise_exception_err(c, EXCP_GP, new_cs & 0xfffc);
+    }
+    {
+        unsigned dpl = (hi & DESC_DPL_MASK) >> DESC_DPL_SHIFT;
+        if ((hi & DESC_C_MASK) ? dpl > (unsigned)rpl : dpl != (unsigned)rpl) {
+            raise_exception_err(c, EXCP_GP, new_cs & 0xfffc);
+        }
+    }
+    if (rpl == cpl) {
+        load_cs_checked(c, new_cs, lo, hi, rpl);
+        set_reg(env, R_ESP, ss, sp + 2 * opsize + pop_bytes);
+        env->rip = truncate_ip(env, new_ip);
+        return;
+    }
+    /* Return to an outer privilege level: SS:ESP follow. */
+    new_sp = ld_data(c, seg_linear(c, R_SS, addr_trunc(sp + 2 * opsize + pop_bytes, ss)), opsize);
+    new_ss = (uint16_t)ld_data(c, seg_linear(c, R_SS,
+                                              addr_trunc(sp + 3 * opsize + pop_bytes, ss)), 2);
+    load_cs_checked(c, new_cs, lo, hi, rpl);
+    load_ss_for_cpl(c, new_ss, rpl, (env->efer & EFER_LMA) && rpl != 3, EXCP_GP);
+    if (env->segs[R_SS].flags & DESC_B_MASK || (env->segs[R_CS].flags & DESC_L_MASK)) {
+        env->regs[R_ESP] = opsize == 8 ? new_sp : (uint32_t)(new_sp + pop_bytes);
+    } else {
+        set_reg(env, R_ESP, 2, new_sp + pop_bytes);
+    }
+    env->rip = truncate_ip(env, new_ip);
+    nullify_data_segs(env, rpl);
+}
+
+/* The flags an IRET/POPF at privilege cpl may change. */
+static uint64_t iret_flags_mask(const CPUX86State *env, int cpl, unsigned opsize)
+{
+    unsigned iopl = (env->eflags & IOPL_MASK) >> 12;
+    uint64_t mask = CC_ARITH_MASK | TF_MASK | DF_MASK | NT_MASK | AC_MASK | ID_MASK | RF_MASK;
+    if ((unsigned)cpl <= iopl) {
+        mask |= IF_MASK;
+    }
+    if (cpl == 0) {
+        mask |= IOPL_MASK | VIF_MASK | VIP_MASK;
+    }
+    if (opsize == 2) {
+        mask &= 0xffff;
+    }
+    return mask;
+}
+
+void do_iret(TcgCpu *c, unsigned opsize)
+{
+    CPUX86State *env = c->env;
+    int cpl = x86_cpl(env);
+    unsigned ss = stack_size(c);
+    uint64_t sp = env->regs[R_ESP], new_ip, new_flags, new_sp = 0, old_flags;
+    uint16_t new_cs, new_ss = 0;
+    uint32_t lo, hi;
+    int rpl;
+    bool long64 = (c->tb_flags & HF_CS64) != 0;
+
+    tcg_stop_tb(c);
+    new_ip = ld_data(c, seg_linear(c, R_SS, addr_trunc(sp, ss)), opsize);
+    new_cs = (uint16_t)ld_data(c, seg_linear(c, R_SS, addr_trunc(sp + opsize, ss)), 2);
+    new_flags = ld_data(c, seg_linear(c, R_SS, addr_trunc(sp + 2 * opsize, ss)), opsize);
+    old_flags = x86_cpu_get_eflags(env);
+
+    if (!(env->cr[0] & CR0_PE)) {
+        uint64_t mask = iret_flags_mask(env, 0, opsize);
+        load_seg_real(env, R_CS, new_cs);
+        env->rip = new_ip & 0xffff;
+        if (opsize == 4) {
+            env->rip = (uint32_t)new_ip;
+        }
+        set_reg(env, R_ESP, ss, sp + 3 * opsize);
+        x86_cpu_set_eflags(env, (old_flags & ~mask) | (new_flags & mask));
+        return;
+    }
+    if (env->eflags & VM_MASK) {
+        uint64_t mask;
+        if (((env->eflags & IOPL_MASK) >> 12) != 3) {
+            raise_exception_err(c, EXCP_GP, 0);
+        }
+        mask = iret_flags_mask(env, 3, opsize) & ~(uint64_t)IOPL_MASK;
+        load_seg_real(env, R_CS, new_cs);
+        env->rip = new_ip & (opsize == 2 ? 0xffff : 0xffffffff);
+        set_reg(env, R_ESP, ss, sp + 3 * opsize);
+        x86_cpu_set_eflags(env, (old_flags & ~mask) | (new_flags & mask));
+        return;
+    }
+    if (env->eflags & NT_MASK) {
+        if (env->efer & EFER_LMA) {
+            raise_exception_err(c, EXCP_GP, 0);
+        }
+        log_mask(LOG_UNIMP, "tcg: iret with NT set (task return) is not implemented\n");
+        raise_exception_err(c, EXCP_GP, 0);
+    }
+    if ((new_flags & VM_MASK) && cpl == 0 && !long64 && opsize == 4) {
+        log_mask(LOG_UNIMP, "tcg: iret to virtual-8086 mode is not implemented\n");
+        raise_exception_err(c, EXCP_GP, 0);
+    }
+    rpl = SEL_RPL(new_cs);
+    if ((new_cs & ~3u) == 0 || rpl < cpl || !read_descriptor(c, new_cs, &lo, &hi) ||
+        !(hi & DESC_S_MASK) || !(hi & DESC_CS_MASK)) {
+        raise_exception_err(c, EXCP_GP, new_cs & 0xfffc);
+    }
+    {
+        unsigned dpl = (hi & DESC_DPL_MASK) >> DESC_DPL_SHIFT;
+        if ((hi & DESC_C_MASK) ? dpl > (unsigned)rpl : dpl != (unsigned)rpl) {
+            raise_exception_err(c, EXCP_GP, new_cs & 0xfffc);
+        }
+    }
+    if (long64 || rpl != cpl) {
+        new_sp = ld_data(c, seg_linear(c, R_SS, addr_trunc(sp + 3 * opsize, ss)), opsize);
+        new_ss = (uint16_t)ld_data(c, seg_linear(c, R_SS, addr_trunc(sp + 4 * opsize, ss)), 2);
+    }
+    {
+        uint64_t mask = iret_flags_mask(env, cpl, opsize);
+        load_cs_checked(c, new_cs, lo, hi, rpl);
+        if (long64 || rpl != cpl) {
+            bool null_ok = (env->efer & EFER_LMA) && (hi & DESC_L_MASK) && rpl != 3;
+            load_ss_for_cpl(c, new_ss, rpl, null_ok, EXCP_GP);
+            if (opsize == 8 || (env->segs[R_SS].flags & DESC_B_MASK) || (hi & DESC_L_MASK)) {
+                env->regs[R_ESP] = opsize == 8 ? new_sp : (uint32_t)new_sp;
+            } else {
+                set_reg(env, R_ESP, 2, new_sp);
+            }
+        } else {
+            set_reg(env, R_ESP, ss, sp + 3 * opsize);
+        }
+        env->rip = truncate_ip(env, new_ip);
+        x86_cpu_set_eflags(env, (old_flags & ~mask) | (new_flags & mask));
+        if (rpl > cpl) {
+            nullify_data_segs(env, rpl);
+        }
+    }
+}
+
+/* ---- I/O permission ---- */
+
+void check_io_permission(TcgCpu *c, uint16_t port, unsigned size)
+{
+    CPUX86State *env = c->env;
+    int cpl = x86_cpl(env);
+    unsigned iopl = (env->eflags & IOPL_MASK) >> 12;
+    unsigned type = (env->tr.flags & DESC_TYPE_MASK) >> DESC_TYPE_SHIFT;
+    uint64_t off;
+    uint16_t bits;
+
+    if (!(env->cr[0] & CR0_PE) || (!(env->eflags & VM_MASK) && (unsigned)cpl <= iopl)) {
+        return;
+    }
+    if (!(env->tr.flags & DESC_P_MASK) || (type & 7) != 3 || env->tr.limit < 0x67) {
+        raise_exception_err(c, EXCP_GP, 0);
+    }
+    off = cpu_lduw(c, env->tr.base + 0x66, MMU_IDX_KERNEL) + (port >> 3);
+    if (off + 1 > env->tr.limit) {
+        raise_exception_err(c, EXCP_GP, 0);
+    }
+    bits = cpu_lduw(c, env->tr.base + off, MMU_IDX_KERNEL);
+    if ((bits >> (port & 7)) & ((1u << size) - 1)) {
+        raise_exception_err(c, EXCP_GP, 0);
+    }
+}
+
+/* ---- interrupt and exception delivery ---- */
+
+static void push_at(TcgCpu *c, uint64_t *sp, uint64_t ss_base, unsigned stack_sz,
+                    uint64_t v, unsigned size, int mmu, bool long_mode)
+{
+    *sp = addr_trunc(*sp - size, stack_sz);
+    if (long_mode) {
+        cpu_stq(c, *sp, v, mmu);
+    } else if (size == 4) {
+        cpu_stl(c, (uint32_t)(ss_base + *sp), (uint32_t)v, mmu);
+    } else {
+        cpu_stw(c, (uint32_t)(ss_base + *sp), (uint16_t)v, mmu);
+    }
+}
+
+static void deliver_real(TcgCpu *c, int vector, uint64_t ret_ip)
+{
+    CPUX86State *env = c->env;
+    uint64_t sp = env->regs[R_ESP];
+    uint16_t ip, cs;
+    uint64_t ss_base = env->segs[R_SS].base;
+    unsigned ssz = 2;
+
+    if ((unsigned)vector * 4 + 3 > env->idt.limit) {
+        raise_exception_err(c, EXCP_GP, (uint32_t)vector * 8 + 2);
+    }
+    ip = cpu_lduw(c, env->idt.base + (unsigned)vector * 4, MMU_IDX_KERNEL);
+    cs = cpu_lduw(c, env->idt.base + (unsigned)vector * 4 + 2, MMU_IDX_KERNEL);
+    push_at(c, &sp, ss_base, ssz, x86_cpu_get_eflags(env), 2, MMU_IDX_KERNEL, false);
+    push_at(c, &sp, ss_base, ssz, env->segs[R_CS].selector, 2, MMU_IDX_KERNEL, false);
+    push_at(c, &sp, ss_base, ssz, ret_ip, 2, MMU_IDX_KERNEL, false);
+    set_reg(env, R_ESP, 2, sp);
+    env->eflags &= ~(uint64_t)(IF_MASK | TF_MASK | AC_MASK | RF_MASK);
+    load_seg_real(env, R_CS, cs);
+    env->rip = ip;
+}
+
+/* Reads the stack pointer for privilege `dpl` from the current TSS. */
+static void tss_stack(TcgCpu *c, unsigned dpl, uint16_t *ss_out, uint64_t *sp_out, uint32_t ext)
+{
+    CPUX86State *env = c->env;
+    unsigned type = (env->tr.flags & DESC_TYPE_MASK) >> DESC_TYPE_SHIFT;
+    if (!(env->tr.flags & DESC_P_MASK)) {
+        raise_exception_err(c, EXCP_TS, (env->tr.selector & 0xfffc) | ext);
+    }
+    if (type & 8) {
+        uint64_t off = 4 + dpl * 8;
+        if (off + 5 > env->tr.limit) {
+            raise_exception_err(c, EXCP_TS, (env->tr.selector & 0xfffc) | ext);
+        }
+        *sp_out = cpu_ldl(c, env->tr.base + off, MMU_IDX_KERNEL);
+        *ss_out = cpu_lduw(c, env->tr.base + off + 4, MMU_IDX_KERNEL);
+    } else {
+        uint64_t off = 2 + dpl * 4;
+        if (off + 3 > env->tr.limit) {
+            raise_exception_err(c, EXCP_TS, (env->tr.selector & 0xfffc) | ext);
+        }
+        *sp_out = cpu_lduw(c, env->tr.base + off, MMU_IDX_KERNEL);
+        *ss_out = cpu_lduw(c, env->tr.base + off + 2, MMU_IDX_KERNEL);
+    }
+}
+
+static void deliver_protected(TcgCpu *c, int vector, bool soft, bool hw, bool has_err,
+                              uint32_t err, uint64_t ret_ip)
+{
+    CPUX86State *env = c->env;
+    int cpl = x86_cpl(env);
+    uint32_t ext = (soft || !hw) ? 0 : 1;
+    uint32_t idt_err = (uint32_t)vector * 8 + 2 + ext;
+    uint32_t lo, hi, clo, chi;
+    unsigned type, gate_dpl, dpl, gsize;
+    uint16_t sel;
+    uint64_t offset, sp, ss_base, old_flags = x86_cpu_get_eflags(env);
+    uint16_t old_ss = env->segs[R_SS].selector, old_cs = env->segs[R_CS].selector;
+    uint64_t old_sp = env->regs[R_ESP];
+    unsigned ssz;
+    int new_cpl;
+    bool inner;
+
+    if ((unsigned)vector * 8 + 7 > env->idt.limit) {
+        raise_exception_err(c, EXCP_GP, idt_err);
+    }
+    lo = cpu_ldl(c, env->idt.base + (unsigned)vector * 8, MMU_IDX_KERNEL);
+    hi = cpu_ldl(c, env->idt.base + (unsigned)vector * 8 + 4, MMU_IDX_KERNEL);
+    type = (hi >> 8) & 0x1f;
+    gate_dpl = (hi & DESC_DPL_MASK) >> DESC_DPL_SHIFT;
+    switch (type) {
+    case 0x06: case 0x07: case 0x0e: case 0x0f:
+        break;
+    case 0x05:
+        log_mask(LOG_UNIMP, "tcg: task gate for vector %d is not implemented\n", vector);
+        raise_exception_err(c, EXCP_GP, idt_err);
+    default:
+        raise_exception_err(c, EXCP_GP, idt_err);
+    }
+    if (soft && gate_dpl < (unsigned)cpl) {
+        raise_exception_err(c, EXCP_GP, idt_err);
+    }
+    if (!(hi & DESC_P_MASK)) {
+        raise_exception_err(c, EXCP_NP, idt_err);
+    }
+    gsize = (type & 8) ? 4 : 2;
+    sel = (uint16_t)(lo >> 16);
+    offset = (lo & 0xffff) | (gsize == 4 ? (hi & 0xffff0000) : 0);
+    if ((sel & ~3u) == 0) {
+        raise_exception_err(c, EXCP_GP, ext);
+    }
+    if (!read_descriptor(c, sel, &clo, &chi)) {
+        raise_exception_err(c, EXCP_GP, (sel & 0xfffc) | ext);
+    }
+    dpl = (chi & DESC_DPL_MASK) >> DESC_DPL_SHIFT;
+    if (!(chi & DESC_S_MASK) || !(chi & DESC_CS_MASK) || dpl > (unsigned)cpl) {
+        raise_exception_err(c, EXCP_GP, (sel & 0xfffc) | ext);
+    }
+    if (!(chi & DESC_P_MASK)) {
+        raise_exception_err(c, EXCP_NP, (sel & 0xfffc) | ext);
+    }
+    if (env->eflags & VM_MASK) {
+        log_mask(LOG_UNIMP, "tcg: interrupt from virtual-8086 mode is not implemented\n");
+        raise_exception_err(c, EXCP_GP, (sel & 0xfffc) | ext);
+    }
+    inner = !(chi & DESC_C_MASK) && dpl < (unsigned)cpl;
+    new_cpl = inner ? (int)dpl : cpl;
+
+    if (inner) {
+        uint16_t new_ss;
+        uint64_t new_sp;
+        uint32_t slo, shi;
+        tss_stack(c, dpl, &new_ss, &new_sp, ext);
+        if ((new_ss & ~3u) == 0 || SEL_RPL(new_ss) != dpl ||
+            !read_descriptor(c, new_ss, &slo, &shi)) {
+            raise_exception_err(c, EXCP_TS, (new_ss & 0xfffc) | ext);
+        }
+        if (((shi & DESC_DPL_MASK) >> DESC_DPL_SHIFT) != dpl || !(shi & DESC_S_MASK) ||
+            (shi & DESC_CS_MASK) || !(shi & DESC_W_MASK)) {
+            raise_exception_err(c, EXCP_TS, (new_ss & 0xfffc) | ext);
+        }
+        if (!(shi & DESC_P_MASK)) {
+            raise_exception_err(c, EXCP_SS, (new_ss & 0xfffc) | ext);
+        }
+        {
+            SegmentCache tmp;
+            segcache_from_desc(&tmp, new_ss, slo, shi);
+            ss_base = tmp.base;
+            ssz = (shi & DESC_B_MASK) ? 4 : 2;
+            sp = new_sp;
+            push_at(c, &sp, ss_base, ssz, old_ss, gsize, x86_mmu_idx_for_cpl(new_cpl), false);
+            push_at(c, &sp, ss_base, ssz, old_sp, gsize, x86_mmu_idx_for_cpl(new_cpl), false);
+            push_at(c, &sp, ss_base, ssz, old_flags, gsize, x86_mmu_idx_for_cpl(new_cpl), false);
+            push_at(c, &sp, ss_base, ssz, old_cs, gsize, x86_mmu_idx_for_cpl(new_cpl), false);
+            push_at(c, &sp, ss_base, ssz, ret_ip, gsize, x86_mmu_idx_for_cpl(new_cpl), false);
+            if (has_err) {
+                push_at(c, &sp, ss_base, ssz, err, gsize, x86_mmu_idx_for_cpl(new_cpl), false);
+            }
+            env->segs[R_SS] = tmp;
+            set_accessed(c, new_ss, &shi);
+        }
+    } else {
+        ss_base = env->segs[R_SS].base;
+        ssz = (env->segs[R_SS].flags & DESC_B_MASK) ? 4 : 2;
+        sp = env->regs[R_ESP];
+        push_at(c, &sp, ss_base, ssz, old_flags, gsize, x86_mmu_idx_for_cpl(cpl), false);
+        push_at(c, &sp, ss_base, ssz, old_cs, gsize, x86_mmu_idx_for_cpl(cpl), false);
+        push_at(c, &sp, ss_base, ssz, ret_ip, gsize, x86_mmu_idx_for_cpl(cpl), false);
+        if (has_err) {
+            push_at(c, &sp, ss_base, ssz, err, gsize, x86_mmu_idx_for_cpl(cpl), false);
+        }
+    }
+    set_reg(env, R_ESP, ssz, sp);
+    set_accessed(c, sel, &chi);
+    segcache_from_desc(&env->segs[R_CS], (uint16_t)((sel & 0xfffc) | (unsigned)new_cpl), clo, chi);
+    env->rip = offset;
+    if (!(type & 1)) {
+        env->eflags &= ~(uint64_t)IF_MASK;
+    }
+    env->eflags &= ~(uint64_t)(TF_MASK | NT_MASK | RF_MASK | VM_MASK);
+}
+
+static void deliver_long(TcgCpu *c, int vector, bool soft, bool hw, bool has_err, uint32_t err,
+                         uint64_t ret_ip)
+{
+    CPUX86State *env = c->env;
+    int cpl = x86_cpl(env);
+    uint32_t ext = (soft || !hw) ? 0 : 1;
+    uint32_t idt_err = (uint32_t)vector * 8 + 2 + ext;
+    uint64_t gate = env->idt.base + (unsigned)vector * 16;
+    uint32_t lo, hi, hi2, clo, chi;
+    unsigned type, gate_dpl, dpl, ist;
+    uint16_t sel;
+    uint64_t offset, sp, old_flags = x86_cpu_get_eflags(env);
+    uint16_t old_ss = env->segs[R_SS].selector, old_cs = env->segs[R_CS].selector;
+    uint64_t old_sp = env->regs[R_ESP];
+    int new_cpl, mmu;
+
+    if ((unsigned)vector * 16 + 15 > env->idt.limit) {
+        raise_exception_err(c, EXCP_GP, idt_err);
+    }
+    lo = cpu_ldl(c, gate, MMU_IDX_KERNEL);
+    hi = cpu_ldl(c, gate + 4, MMU_IDX_KERNEL);
+    hi2 = cpu_ldl(c, gate + 8, MMU_IDX_KERNEL);
+    type = (hi >> 8) & 0x1f;
+    gate_dpl = (hi & DESC_DPL_MASK) >> DESC_DPL_SHIFT;
+    if (type != 0x0e && type != 0x0f) {
+        raise_exception_err(c, EXCP_GP, idt_err);
+    }
+    if (soft && gate_dpl < (unsigned)cpl) {
+        raise_exception_err(c, EXCP_GP, idt_err);
+    }
+    if (!(hi & DESC_P_MASK)) {
+        raise_exception_err(c, EXCP_NP, idt_err);
+    }
+    sel = (uint16_t)(lo >> 16);
+    offset = (lo & 0xffff) | (hi & 0xffff0000) | ((uint64_t)hi2 << 32);
+    ist = hi & 7;
+    if ((sel & ~3u) == 0) {
+        raise_exception_err(c, EXCP_GP, ext);
+    }
+    if (!read_descriptor(c, sel, &clo, &chi)) {
+        raise_exception_err(c, EXCP_GP, (sel & 0xfffc) | ext);
+    }
+    dpl = (chi & DESC_DPL_MASK) >> DESC_DPL_SHIFT;
+    if (!(chi & DESC_S_MASK) || !(chi & DESC_CS_MASK) || dpl > (unsigned)cpl ||
+        !(chi & DESC_L_MASK) || (chi & DESC_B_MASK)) {
+        raise_exception_err(c, EXCP_GP, (sel & 0xfffc) | ext);
+    }
+    if (!(chi & DESC_P_MASK)) {
+        raise_exception_err(c, EXCP_NP, (sel & 0xfffc) | ext);
+    }
+    new_cpl = (!(chi & DESC_C_MASK) && dpl < (unsigned)cpl) ? (int)dpl : cpl;
+    mmu = x86_mmu_idx_for_cpl(new_cpl);
+    if (ist) {
+        uint64_t off = 0x24 + (ist - 1) * 8;
+        if (off + 7 > env->tr.limit) {
+            raise_exception_err(c, EXCP_TS, (env->tr.selector & 0xfffc) | ext);
+        }
+        sp = cpu_ldq(c, env->tr.base + off, MMU_IDX_KERNEL);
+    } else if (new_cpl != cpl) {
+        uint64_t off = 4 + (unsigned)new_cpl * 8;
+        if (off + 7 > env->tr.limit) {
+            raise_exception_err(c, EXCP_TS, (env->tr.selector & 0xfffc) | ext);
+        }
+        sp = cpu_ldq(c, env->tr.base + off, MMU_IDX_KERNEL);
+    } else {
+        sp = env->regs[R_ESP];
+    }
+    sp &= ~(uint64_t)15;
+    push_at(c, &sp, 0, 8, old_ss, 8, mmu, true);
+    push_at(c, &sp, 0, 8, old_sp, 8, mmu, true);
+    push_at(c, &sp, 0, 8, old_flags, 8, mmu, true);
+    push_at(c, &sp, 0, 8, old_cs, 8, mmu, true);
+    push_at(c, &sp, 0, 8, ret_ip, 8, mmu, true);
+    if (has_err) {
+        push_at(c, &sp, 0, 8, err, 8, mmu, true);
+    }
+    if (new_cpl != cpl) {
+        load_null_seg(env, R_SS, (uint16_t)new_cpl, new_cpl);
+    }
+    env->regs[R_ESP] = sp;
+    set_accessed(c, sel, &chi);
+    segcache_from_desc(&env->segs[R_CS], (uint16_t)((sel & 0xfffc) | (unsigned)new_cpl), clo, chi);
+    env->rip = offset;
+    if (!(type & 1)) {
+        env->eflags &= ~(uint64_t)IF_MASK;
+    }
+    env->eflags &= ~(uint64_t)(TF_MASK | NT_MASK | RF_MASK | VM_MASK);
+}
+
+/* Delivers one event. hw: an exception or external interrupt (EXT = 1 in
+ * error codes it generates), not a software INT n. */
+static void do_interrupt(TcgCpu *c, int vector, bool soft, bool hw, bool has_err, uint32_t err,
+                         uint64_t ret_ip)
+{
+    CPUX86State *env = c->env;
+    if (log_enabled(LOG_INT)) {
+        log_printf("tcg: cpu %d %s %d (0x%x) err=%s0x%x at %04x:%016" PRIx64 " cpl=%d "
+                   "cr2=0x%" PRIx64 "\n", c->cs->index, soft ? "int" : "exception/irq", vector,
+                   vector, has_err ? "" : "-", err, env->segs[R_CS].selector, env->rip,
+                   x86_cpl(env), env->cr[2]);
+    }
+    env->halted = false;
+    if (!(env->cr[0] & CR0_PE)) {
+        deliver_real(c, vector, ret_ip);
+    } else if (env->efer & EFER_LMA) {
+        deliver_long(c, vector, soft, hw, has_err, err, ret_ip);
+    } else {
+        deliver_protected(c, vector, soft, hw, has_err, err, ret_ip);
+    }
+}
+
+bool x86_deliver_pending_exception(TcgCpu *c)
+{
+    CPUX86State *env = c->env;
+    int vector = c->excp_vector;
+    uint64_t ret_ip;
+
+    if (vector == EXCP_TRIPLE) {
+        c->excp_vector = -1;
+        c->excp_delivering = -1;
+        return false;
+    }
+    c->excp_vector = -1;
+    ret_ip = c->excp_soft ? c->excp_next_eip : env->rip;
+    /* Nested faults raised while delivering combine with this vector. */
+    c->excp_delivering = vector;
+    do_interrupt(c, vector, c->excp_soft, !c->excp_soft, c->excp_has_error, c->excp_error,
+                 ret_ip);
+    c->excp_delivering = -1;
+    return true;
+}
+
+bool x86_tcg_check_interrupts(TcgCpu *c)
+{
+    CPUState *cs = c->cs;
+    CPUX86State *env = c->env;
+    unsigned req = cs->interrupt_request;
+
+    if (req & CPU_INTERRUPT_NMI) {
+        __atomic_fetch_and(&cs->interrupt_request, ~(unsigned)CPU_INTERRUPT_NMI, __ATOMIC_SEQ_CST);
+        c->excp_delivering = EXCP_NMI;
+        do_interrupt(c, EXCP_NMI, false, true, false, 0, env->rip);
+        c->excp_delivering = -1;
+        return true;
+    }
+    if ((req & CPU_INTERRUPT_HARD) && (env->eflags & IF_MASK) && !env->interrupt_shadow) {
+        int vector = cpu_interrupt_ack(cs);
+        if (vector < 0) {
+            return false;
+        }
+        c->excp_delivering = vector;
+        do_interrupt(c, vector, false, true, false, 0, env->rip);
+        c->excp_delivering = -1;
+        return true;
+    }
+    return false;
+}
+
+/* ---- control registers ---- */
+
+void x86_update_efer(TcgCpu *c, uint64_t val)
+{
+    CPUX86State *env = c->env;
+    uint64_t allowed = EFER_SCE | EFER_LME | EFER_NXE | EFER_LMA | (1u << 14) /* FFXSR */;
+    if (val & ~allowed) {
+        raise_exception_err(c, EXCP_GP, 0);
+    }
+    if (((val ^ env->efer) & EFER_LME) && (env->cr[0] & CR0_PG)) {
+        raise_exception_err(c, EXCP_GP, 0);
+    }
+    /* LMA is read-only. */
+    val = (val & ~(uint64_t)EFER_LMA) | (env->efer & EFER_LMA);
+    if ((val ^ env->efer) & EFER_NXE) {
+        tlb_flush(c);
+    }
+    env->efer = val;
+    tcg_stop_tb(c);
+}
+
+void x86_write_cr(TcgCpu *c, int cr, uint64_t val)
+{
+    CPUX86State *env = c->env;
+    switch (cr) {
+    case 0: {
+        uint64_t old = env->cr[0];
+        if (val >> 32) {
+            raise_exception_err(c, EXCP_GP, 0);
+        }
+        val |= CR0_ET;
+        if ((val & CR0_PG) && !(val & CR0_PE)) {
+            raise_exception_err(c, EXCP_GP, 0);
+        }
+        if ((val & CR0_NW) && !(val & CR0_CD)) {
+            raise_exception_err(c, EXCP_GP, 0);
+        }
+        if ((val & CR0_PG) && !(old & CR0_PG) && (env->efer & EFER_LME)) {
+            if (!(env->cr[4] & CR4_PAE)) {
+                raise_exception_err(c, EXCP_GP, 0);
+            }
+            env->efer |= EFER_LMA;
+        }
+        if (!(val & CR0_PG) && (old & CR0_PG) && (env->efer & EFER_LMA)) {
+            if (c->tb_flags & HF_CS64) {
+                raise_exception_err(c, EXCP_GP, 0);
+            }
+            env->efer &= ~(uint64_t)EFER_LMA;
+        }
+        env->cr[0] = val;
+        if ((old ^ val) & (CR0_PG | CR0_WP | CR0_PE)) {
+            tlb_flush(c);
+        }
+        break;
+    }
+    case 2:
+        env->cr[2] = val;
+        break;
+    case 3:
+        if (env->cr[4] & CR4_PCIDE) {
+            val &= ~((uint64_t)1 << 63);    /* the "no flush" hint */
+        }
+        if (!(env->efer & EFER_LMA)) {
+            val = (uint32_t)val;
+        }
+        env->cr[3] = val;
+        tlb_flush(c);
+        break;
+    case 4: {
+        uint64_t supported = CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE |
+                             CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_UMIP |
+                             CR4_FSGSBASE | CR4_PCIDE | CR4_OSXSAVE | CR4_SMEP | CR4_SMAP;
+        uint64_t old = env->cr[4];
+        if (val & ~supported) {
+            raise_exception_err(c, EXCP_GP, 0);
+        }
+        if ((env->efer & EFER_LMA) && !(val & CR4_PAE)) {
+            raise_exception_err(c, EXCP_GP, 0);
+        }
+        env->cr[4] = val;
+        if ((old ^ val) & (CR4_PSE | CR4_PAE | CR4_PGE | CR4_SMEP | CR4_SMAP | CR4_PCIDE)) {
+            tlb_flush(c);
+        }
+        break;
+    }
+    case 8:
+        if (val & ~(uint64_t)0xf) {
+            raise_exception_err(c, EXCP_GP, 0);
+        }
+        env->cr8 = val;
+        break;
+    default:
+        raise_exception(c, EXCP_UD);
+    }
+    tcg_stop_tb(c);
+}
