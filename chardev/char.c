@@ -683,7 +683,7 @@ static bool mux_command(Chardev *chr, uint8_t c)
     case 'x':
     case 'X':
         chardev_write_str(chr, "\r\nkestrel: terminating on C-a x\r\n");
-        system_shutdown_request(SHUTDOWN_CAUSE_HOST_SIGNAL);
+        system_shutdown_request(SHUTDOWN_CAUSE_HOST_UI);
         return true;
     case 'c':
     case 'C':

@@ -151,8 +151,10 @@ bool runstate_handle_requests(int *status)
         if (cause == SHUTDOWN_CAUSE_HOST_SIGNAL) {
             error_report("terminating on signal");
         }
-        if (no_shutdown && cause != SHUTDOWN_CAUSE_HOST_SIGNAL &&
-            cause != SHUTDOWN_CAUSE_HOST_QMP_QUIT) {
+        bool host_asked = cause == SHUTDOWN_CAUSE_HOST_SIGNAL ||
+                          cause == SHUTDOWN_CAUSE_HOST_UI ||
+                          cause == SHUTDOWN_CAUSE_HOST_QMP_QUIT;
+        if (no_shutdown && !host_asked) {
             vm_stop(RUN_STATE_SHUTDOWN);
         } else {
             vm_stop(RUN_STATE_SHUTDOWN);

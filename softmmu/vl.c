@@ -538,8 +538,9 @@ static bool create_serial_ports(StartupOptions *opts, MachineState *ms, GError *
     unsigned n = 0;
 
     if (specs->len == 0 && (!opts->nodefaults || opts->nographic)) {
-        /* No display exists yet, so the default serial port is the terminal. */
-        g_ptr_array_add(specs, g_strdup("stdio"));
+        /* No display exists yet, so the default serial port is the terminal,
+         * multiplexed like QEMU's -nographic (C-a x quits, C-a h helps). */
+        g_ptr_array_add(specs, g_strdup("mon:stdio"));
     }
     for (guint i = 0; i < specs->len; i++) {
         const char *spec = g_ptr_array_index(specs, i);

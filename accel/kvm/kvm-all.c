@@ -887,6 +887,14 @@ static VCPUExitReason kvm_exec_vcpu(CPUState *cpu)
     struct kvm_run *run = acs->run;
     GError *err = NULL;
 
+    /* "Leave the translation block" means nothing here; left set, it would
+     * keep a halted vCPU from ever sleeping. */
+    if (cpu->interrupt_request & CPU_INTERRUPT_EXITTB) {
+        cpu_reset_interrupt(cpu, CPU_INTERRUPT_EXITTB);
+    }
+    /* Without an in-kernel irqchip (next step) Kestrel cannot inject a
+     * maskable interrupt yet: a halted vCPU with one pending resumes after
+     * its HLT, which at least drops the big lock inside KVM_RUN. */
     if (cpu->env.halted) {
         if (!(cpu->interrupt_request
               & (CPU_INTERRUPT_HARD | CPU_INTERRUPT_NMI | CPU_INTERRUPT_INIT))) {

@@ -91,6 +91,7 @@ static void set_page(TcgCpu *c, uint64_t vaddr, int mmu_idx, const TLBFillResult
         c->tlb_has_large_pages = true;
     }
     f->phys = phys;
+    f->always_notdirty = false;
     fr = flatview_lookup(c->flatview, phys);
     if (fr && memory_region_is_ram(fr->mr) && fr->start <= phys &&
         phys + KESTREL_PAGE_SIZE - 1 <= fr->start + fr->size - 1) {
@@ -107,8 +108,14 @@ static void set_page(TcgCpu *c, uint64_t vaddr, int mmu_idx, const TLBFillResult
             e->addr_write = page | TLB_MMIO;      /* dispatch drops it */
         } else {
             unsigned clients = store_clients();
+            /* While migration logs (or a display watches this region),
+             * bits are cleared behind our back at any time: never let
+             * stores bypass the bitmaps. */
+            f->always_notdirty = (clients & (1u << DIRTY_MEMORY_MIGRATION)) ||
+                                 (fr->dirty_log_mask & (1u << DIRTY_MEMORY_VGA));
             e->addr_write = page;
-            if (clients && !dirty_bitmap_all_dirty(ram, KESTREL_PAGE_SIZE, clients)) {
+            if (f->always_notdirty ||
+                (clients && !dirty_bitmap_all_dirty(ram, KESTREL_PAGE_SIZE, clients))) {
                 e->addr_write |= TLB_NOTDIRTY;
             }
         }
@@ -174,8 +181,10 @@ static void mmio_write(TcgCpu *c, hwaddr phys, uint64_t v, unsigned size)
     after_dispatch(c);
 }
 
-/* A store to a RAM page that is clean for some dirty client. */
-static void notdirty_write(TcgCpu *c, TLBEntry *e, ram_addr_t ram, unsigned size)
+/* A store to a RAM page that is clean for some dirty client. e/f: the TLB
+ * entry to switch to the fast path once everything is dirty (or NULL). */
+static void notdirty_write(TcgCpu *c, TLBEntry *e, const TLBEntryFull *f, ram_addr_t ram,
+                           unsigned size)
 {
     unsigned clients = store_clients();
     if ((clients & (1u << DIRTY_MEMORY_CODE)) &&
@@ -183,7 +192,7 @@ static void notdirty_write(TcgCpu *c, TLBEntry *e, ram_addr_t ram, unsigned size
         tb_invalidate_phys_range(c, ram, size);
     }
     dirty_bitmap_set_range(ram, size, clients & ~(1u << DIRTY_MEMORY_CODE));
-    if (e && dirty_bitmap_all_dirty(ram & KESTREL_PAGE_MASK, KESTREL_PAGE_SIZE, clients)) {
+    if (e && !f->always_notdirty && dirty_bitmap_all_dirty(ram & KESTREL_PAGE_MASK, KESTREL_PAGE_SIZE, clients)) {
         e->addr_write &= ~TLB_NOTDIRTY;
     }
 }
@@ -245,7 +254,7 @@ void tcg_st_slow(TcgCpu *c, uint64_t addr, uint64_t val, unsigned size, int mmu_
     memcpy((void *)(uintptr_t)(addr + e->addend), &val, size);
     if (e->addr_write & TLB_NOTDIRTY) {
         ram_addr_t ram = full_entry(c, mmu_idx, addr)->ram_addr + (addr & ~KESTREL_PAGE_MASK);
-        notdirty_write(c, e, ram, size);
+        notdirty_write(c, e, full_entry(c, mmu_idx, addr), ram, size);
     }
 }
 
@@ -276,7 +285,7 @@ void *tcg_probe_write_host(TcgCpu *c, uint64_t addr, unsigned size, int mmu_idx)
     }
     if (e->addr_write & TLB_NOTDIRTY) {
         ram_addr_t ram = full_entry(c, mmu_idx, addr)->ram_addr + (addr & ~KESTREL_PAGE_MASK);
-        notdirty_write(c, e, ram, size);
+        notdirty_write(c, e, full_entry(c, mmu_idx, addr), ram, size);
     }
     return (void *)(uintptr_t)(addr + e->addend);
 }
@@ -360,7 +369,7 @@ void tcg_phys_or(TcgCpu *c, hwaddr pa, uint64_t bits, unsigned size)
             __atomic_fetch_or((uint32_t *)host, (uint32_t)bits, __ATOMIC_SEQ_CST);
         }
         if (!dirty_bitmap_all_dirty(ram, size, store_clients())) {
-            notdirty_write(c, NULL, ram, size);
+            notdirty_write(c, NULL, NULL, ram, size);
         }
         return;
     }

@@ -303,8 +303,26 @@ void tb_invalidate_phys_range(TcgCpu *c, ram_addr_t ram_addr, ram_addr_t len)
     g_mutex_unlock(&tb_lock);
 }
 
-/* True if a device (or another path) wrote one of the TB's pages since it
- * was translated; the page's TBs are then invalidated. */
+void tb_invalidate_phys_pages(TcgCpu *c, ram_addr_t start, ram_addr_t len)
+{
+    ram_addr_t page = start & KESTREL_PAGE_MASK;
+    if (len == 0) {
+        return;
+    }
+    for (; page < start + len; page += KESTREL_PAGE_SIZE) {
+        bool self;
+        g_mutex_lock(&tb_lock);
+        self = invalidate_page_locked(page, c ? c->cur_tb : NULL);
+        g_mutex_unlock(&tb_lock);
+        if (self && c && c->in_exec) {
+            tcg_stop_tb(c);
+        }
+    }
+}
+
+/* True if something wrote one of the TB's pages without going through
+ * the invalidation paths (a write racing with translation); the page's
+ * TBs are then invalidated. */
 static bool tb_pages_written(TranslationBlock *tb)
 {
     bool dirty = dirty_bitmap_test_range(tb->page_ram[0], 1, DIRTY_MEMORY_CODE) ||
@@ -366,9 +384,9 @@ TranslationBlock *tb_find(TcgCpu *c)
     jh = tb_jmp_cache_hash(pc);
     tb = c->jmp_cache[jh];
     if (tb && tb->pc == pc && tb->cs_base == cs_base && tb->flags == flags && !tb->invalid) {
-        if (!tb_pages_written(tb)) {
-            return tb;
-        }
+        /* Guest stores and device writes invalidate eagerly (NOTDIRTY path
+         * and the code-write hook), so a valid cached TB is current. */
+        return tb;
     }
 
     mmu = (flags & HF_CPL_MASK) == 3 ? MMU_IDX_USER : MMU_IDX_KERNEL;
@@ -404,6 +422,11 @@ TranslationBlock *tb_find(TcgCpu *c)
             tb_insert(tb);
         }
         g_mutex_unlock(&tb_lock);
+        if (tb != other) {
+            /* A write that raced with the translation invalidates the new
+             * TB here; it still runs once (as decoded), then is redone. */
+            tb_pages_written(tb);
+        }
     }
     c->jmp_cache[jh] = tb;
     return tb;

@@ -28,6 +28,8 @@ void tb_add_jump(TranslationBlock *tb, int n, TranslationBlock *dest);
  * hold code: invalidate what overlaps. c (may be NULL) is the writing vCPU,
  * told to leave its TB if the TB was invalidated. */
 void tb_invalidate_phys_range(TcgCpu *c, ram_addr_t ram_addr, ram_addr_t len);
+/* Drops every TB on the pages of [start, start+len) (device writes). */
+void tb_invalidate_phys_pages(TcgCpu *c, ram_addr_t start, ram_addr_t len);
 /* Drops every TB and frees them (all vCPUs must be outside TB execution). */
 void tb_flush_locked_exclusive(void);
 bool tb_budget_exceeded(void);

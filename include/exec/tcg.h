@@ -50,6 +50,7 @@ typedef struct TLBEntry {
 typedef struct TLBEntryFull {
     hwaddr phys;          /* guest physical address of the page */
     ram_addr_t ram_addr;  /* RAM_ADDR_INVALID if not RAM */
+    bool always_notdirty; /* every store marks dirty bits (migration, VGA) */
 } TLBEntryFull;
 
 /* Result of a page walk (the target fills it). */
@@ -68,7 +69,7 @@ typedef struct TLBFillResult {
 /* One decoded guest instruction. The interpreter calls fn; a future code
  * generator can emit the same semantics per instruction. Fields are filled
  * by the x86 decoder and only read by its semantic functions. */
-typedef struct TcgCpu TcgCpu;
+typedef struct AccelCPUState TcgCpu;
 typedef struct Insn Insn;
 typedef void InsnFn(TcgCpu *c, const Insn *insn);
 
@@ -190,10 +191,10 @@ struct AccelCPUState {
     /* Requests from other threads (atomic). */
     volatile int flush_request;  /* TCG_FLUSH_* */
 
+    bool reset_pending;          /* triple-faulted, waiting for the machine reset */
     int64_t tsc_offset;          /* guest TSC = host ns + offset */
     unsigned tb_count_since_flush;
 };
-typedef struct AccelCPUState TcgCpu;
 
 #define TCG_FLUSH_TLB  1
 #define TCG_FLUSH_JMP  2

@@ -22,6 +22,7 @@ typedef enum ShutdownCause {
     SHUTDOWN_CAUSE_HOST_ERROR,
     SHUTDOWN_CAUSE_HOST_QMP_QUIT,
     SHUTDOWN_CAUSE_HOST_SIGNAL,
+    SHUTDOWN_CAUSE_HOST_UI,          /* the user quit (C-a x on the mux) */
     SHUTDOWN_CAUSE_GUEST_SHUTDOWN,   /* ACPI S5, debug-exit */
     SHUTDOWN_CAUSE_GUEST_RESET,      /* triple fault, keyboard controller, ... */
     SHUTDOWN_CAUSE_GUEST_PANIC,

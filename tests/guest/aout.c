@@ -32,7 +32,7 @@ int main(uint32_t mb_magic, const struct multiboot_info *mbi)
     check("entered at entry_addr, past the header", (uintptr_t)&_start > 0x200000);
     check("initialised data loaded", initialised_data == 0x12345678);
     check("data loaded up to load_end_addr",
-          ((volatile uint32_t *)_load_end)[-1] == 0x600dda7au);
+          *(volatile uint32_t *)((uintptr_t)_load_end - 4) == 0x600dda7au);
     bool zero = true;
     for (unsigned i = 0; i < sizeof(bss_block) / sizeof(bss_block[0]); i++) {
         zero &= bss_block[i] == 0;

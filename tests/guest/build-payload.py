@@ -12,7 +12,8 @@ files are assembled through the compiler. 32-bit payloads are linked with
 `ld -m elf_i386`. 64-bit payloads are linked with `ld -m elf_x86_64` and
 converted to ELF32 (`objcopy -O elf32-i386`), because multiboot loaders only
 take ELF32 images. `--format aout-binary` instead writes the flat memory image
-(for the payload that exercises the multiboot a.out kludge).
+(for the payload that exercises the multiboot a.out kludge), followed by
+8 KiB of 0xa5 bytes that the loader must not load.
 """
 import argparse
 import os
@@ -91,6 +92,11 @@ def main():
 
         if args.format == 'aout-binary':
             run([args.objcopy, '-O', 'binary', linked, args.out])
+            # Bytes past load_end_addr that a correct loader ignores: one
+            # that loads the whole file would put them where .bss must be
+            # zero, and the payload notices.
+            with open(args.out, 'ab') as f:
+                f.write(b'\xa5' * 8192)
         elif args.mode == '64':
             run([args.objcopy, '-O', 'elf32-i386', linked, args.out])
         else:

@@ -80,8 +80,6 @@ struct mmap_facts {
     bool low_available_from_zero;
     bool hole_is_available;
     uint64_t high_available_end;     /* end of the available entry starting at 1 MiB */
-    uint64_t range_start, range_end; /* query: is this range inside available RAM? */
-    bool range_available;
 };
 
 static void mmap_collect(const struct multiboot_mmap_entry *e, void *opaque)
@@ -102,18 +100,6 @@ static void mmap_collect(const struct multiboot_mmap_entry *e, void *opaque)
     if (e->addr == LOW_HOLE_END) {
         f->high_available_end = end;
     }
-    if (e->addr <= f->range_start && f->range_end <= end) {
-        f->range_available = true;
-    }
-}
-
-static bool in_available_ram(const struct multiboot_info *mbi, uint64_t start, uint64_t end)
-{
-    struct mmap_facts f = { .range_start = start, .range_end = end };
-    if (!(mbi->flags & MB_INFO_MEM_MAP) || !mmap_walk(mbi, mmap_collect, &f)) {
-        return false;
-    }
-    return f.range_available;
 }
 
 static const char *basename_of(const char *path, size_t len, size_t *out_len)
@@ -223,7 +209,7 @@ int main(uint32_t mb_magic, const struct multiboot_info *mbi)
                   (unsigned long long)f.available_total, (unsigned long long)expect_mem);
         }
         check("memory map: the image is in available RAM",
-              in_available_ram(mbi, image_start, image_end),
+              multiboot_range_is_ram(mbi, image_start, image_end),
               "image 0x%llx-0x%llx", (unsigned long long)image_start,
               (unsigned long long)image_end);
     }
@@ -250,7 +236,7 @@ int main(uint32_t mb_magic, const struct multiboot_info *mbi)
             printf("%s: no string\n", label);
         }
         uint32_t start = mod[i].mod_start, end = mod[i].mod_end;
-        bool sane = end >= start && in_available_ram(mbi, start, end);
+        bool sane = end >= start && multiboot_range_is_ram(mbi, start, end);
         snprintf(label, sizeof(label), "module %u in available RAM", i);
         check(label, sane, "0x%x-0x%x", start, end);
         if (!sane) {

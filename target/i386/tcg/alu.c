@@ -584,9 +584,12 @@ void op_shift_rm(TcgCpu *c, const Insn *i)
     }
     count &= i->opsize == 8 ? 0x3f : 0x1f;
     if (count == 0) {
-        /* No flags change; a memory operand is still read (and may fault). */
-        uint64_t la = 0;
-        ld_rm(c, i, i->opsize, &la);
+        /* No flags change; a memory operand is still read (and may fault),
+         * a 32-bit register is still written (zero-extended). */
+        uint64_t la = 0, v = ld_rm(c, i, i->opsize, &la);
+        if (!i->is_mem && i->opsize == 4) {
+            set_reg(env, i->rm, 4, v);
+        }
         return;
     }
     {
@@ -607,6 +610,9 @@ void op_shld_shrd(TcgCpu *c, const Insn *i)
     count &= size == 8 ? 0x3f : 0x1f;
     a = ld_rm(c, i, size, &la);
     if (count == 0) {
+        if (!i->is_mem && size == 4) {
+            set_reg(env, i->rm, 4, a);    /* zero-extends like any 32-bit write */
+        }
         return;
     }
     b = get_reg(env, i->reg, size);

@@ -1,0 +1,816 @@
+/*
+ * TCG engine tests on a tiny machine (RAM at 0, no board): guest code
+ * snippets assembled by the host assembler run to HLT; the tests check
+ * registers, flags, memory, exceptions delivered through the IDT (#PF with
+ * CR2 and error code, #UD, #DE, triple fault), self-modifying code, TBs
+ * invalidated by device writes, dirty bits set by guest stores, port and
+ * MMIO dispatch, interrupts, kicks, real mode and the long-mode switch.
+ */
+#include "kestrel/osdep.h"
+#include "exec/memory.h"
+#include "exec/ramblock.h"
+#include "exec/tcg.h"
+#include "sysemu/accel.h"
+#include "sysemu/cpus.h"
+#include "accel/tcg/tcg-internal.h"
+
+#define RAM_SIZE (16u << 20)
+#define GDT_ADDR 0x800u
+#define IDT_ADDR 0x2000u
+#define STUBS_ADDR 0x4000u
+#define STACK_TOP 0x8000u
+#define CODE_ADDR 0x10000u
+#define PT_ADDR 0x20000u      /* page tables */
+#define DATA_ADDR 0x100000u
+
+#define SEL_CODE64 0x08
+#define SEL_CODE32 0x10
+#define SEL_DATA 0x18
+
+/* ---- guest code ---- */
+
+#define GUEST(name, text)                                                          \
+    __asm__(".pushsection .rodata\n.globl " #name "_start, " #name "_end\n"        \
+            #name "_start:\n" text "\n" #name "_end:\n.code64\n.popsection\n");    \
+    extern const uint8_t name##_start[], name##_end[]
+
+/* Absolute guest address of a label in a snippet loaded at CODE_ADDR. */
+#define AT(label, start) "(0x10000 + " #label " - " #start ")"
+
+GUEST(basic32, ".code32\n"
+      "  xor %eax, %eax\n"
+      "  mov $100, %ecx\n"
+      "1: add %ecx, %eax\n"           /* eax = 5050 */
+      "  loop 1b\n"
+      "  mov $0x100000, %edi\n"        /* rep stosl 16 dwords of 0xa5a5a5a5 */
+      "  push %eax\n"
+      "  mov $0xa5a5a5a5, %eax\n"
+      "  mov $16, %ecx\n"
+      "  cld\n"
+      "  rep stosl\n"
+      "  pop %eax\n"
+      "  mov $0x100000, %esi\n"        /* rep movsb 64 bytes to 0x100100 */
+      "  mov $0x100100, %edi\n"
+      "  mov $64, %ecx\n"
+      "  rep movsb\n"
+      "  call 2f\n"                    /* ebx = 0x1234 via call/ret */
+      "  jmp 3f\n"
+      "2: mov $0x1234, %ebx\n"
+      "  ret\n"
+      "3: movb $0x80, 0x100200\n"
+      "  movsbl 0x100200, %edx\n"      /* edx = 0xffffff80 */
+      "  movzbl 0x100200, %ebp\n"      /* ebp = 0x80 */
+      "  lea 0x10(%ebx,%ebp,2), %esi\n" /* esi = 0x1234 + 0x10 + 0x100 = 0x1344 */
+      "  mov $7, %ecx\n"
+      "  imul $-3, %ecx, %ecx\n"        /* ecx = -21 */
+      "  std\n"                         /* scan backwards for the 0x80 byte */
+      "  mov $0x100203, %edi\n"
+      "  movb $0x11, 0x100201\n"
+      "  movb $0x22, 0x100202\n"
+      "  movb $0x33, 0x100203\n"
+      "  push %eax\n"
+      "  push %ecx\n"
+      "  mov $0x80, %al\n"
+      "  mov $10, %ecx\n"
+      "  repne scasb\n"                 /* stops after 0x100200: edi = 0x1001ff */
+      "  cld\n"
+      "  pop %ecx\n"
+      "  pop %eax\n"
+      "  hlt\n");
+
+GUEST(divide, ".code32\n"
+      "  mov $1000003, %eax\n"
+      "  xor %edx, %edx\n"
+      "  mov $1000, %ecx\n"
+      "  div %ecx\n"                    /* eax = 1000, edx = 3 */
+      "  mov %eax, %ebx\n"
+      "  mov $-7, %eax\n"
+      "  cdq\n"
+      "  mov $2, %ecx\n"
+      "  idiv %ecx\n"                   /* eax = -3, edx = -1 */
+      "  mov %edx, %esi\n"
+      "  xor %ecx, %ecx\n"
+      "  div %ecx\n"                    /* #DE */
+      "  hlt\n");
+
+GUEST(pf_read, ".code32\n"
+      "  mov $0x12345678, %eax\n"
+      "  mov 0x00500010, %eax\n"        /* not present */
+      "  hlt\n");
+
+GUEST(pf_write_ro, ".code32\n"
+      "  movl $1, 0x00300000\n"         /* read-only page, CR0.WP set */
+      "  hlt\n");
+
+GUEST(pf_touch, ".code32\n"
+      "  mov 0x00201000, %eax\n"        /* read: A set, D clear */
+      "  movl $5, 0x00202000\n"         /* write: A and D set */
+      "  hlt\n");
+
+GUEST(smc, ".code32\n"
+      "  movb $0x42, " AT(smc_patch, smc_start) " + 1\n"
+      "smc_patch:\n"
+      "  mov $0x11, %al\n"              /* becomes mov $0x42, %al */
+      "  hlt\n");
+
+/* Patches a function that already ran (its TB is cached and chained). */
+GUEST(smc2, ".code32\n"
+      "  xor %ebx, %ebx\n"
+      "  call smc2_fn\n"
+      "  add %eax, %ebx\n"              /* ebx = 1 */
+      "  movl $2, " AT(smc2_fn, smc2_start) " + 1\n"
+      "  call smc2_fn\n"
+      "  add %eax, %ebx\n"              /* ebx = 3 */
+      "  hlt\n"
+      "smc2_fn:\n"
+      "  mov $1, %eax\n"
+      "  ret\n");
+
+GUEST(mov_eax_1, ".code32\n  mov $1, %eax\n  hlt\n");
+GUEST(mov_eax_2, ".code32\n  mov $2, %eax\n  hlt\n");
+
+GUEST(store_data, ".code32\n"
+      "  movl $0xdeadbeef, 0x00103000\n"
+      "  hlt\n");
+
+GUEST(io, ".code32\n"
+      "  mov $0x5a, %al\n"
+      "  out %al, $0x80\n"
+      "  mov $0x1234, %ax\n"
+      "  mov $0x82, %dx\n"
+      "  out %ax, %dx\n"
+      "  in $0x84, %eax\n"              /* device returns 0xcafe0084 */
+      "  mov %eax, %ebx\n"
+      "  mov $0x100000, %esi\n"
+      "  mov $3, %ecx\n"
+      "  mov $0x80, %dx\n"
+      "  rep outsb\n"
+      "  mov $0xfeb00000, %edi\n"       /* MMIO */
+      "  movl $0x11223344, 8(%edi)\n"
+      "  mov 4(%edi), %ecx\n"           /* device returns 0xfeed0004 */
+      "  hlt\n");
+
+GUEST(ud_x87, ".code32\n"
+      "  nop\n"
+      "  fld1\n"
+      "  hlt\n");
+
+GUEST(ud_sse, ".code32\n"
+      "  movaps %xmm0, %xmm1\n"
+      "  hlt\n");
+
+GUEST(int3, ".code32\n"
+      "  mov $7, %eax\n"
+      "  int3\n"
+      "  hlt\n");
+
+GUEST(loop_forever, ".code32\n"
+      "1: jmp 1b\n");
+
+GUEST(sti_hlt, ".code32\n"
+      "  sti\n"
+      "  nop\n"
+      "  hlt\n"
+      "  hlt\n");
+
+/* Real mode at 0000:0000 with CS base 0x10000: INT 0x21 through the IVT. */
+GUEST(real16, ".code16\n"
+      "  mov $0x1000, %ax\n"
+      "  mov %ax, %ds\n"
+      "  movw $0xbeef, 0x80\n"          /* 0x10080 */
+      "  mov 0x80, %bx\n"
+      "  int $0x21\n"
+      "  add $1, %cx\n"
+      "  hlt\n"
+      "real16_isr:\n"
+      "  mov $0x41, %cx\n"
+      "  iret\n");
+
+/* The long-mode switch: starts in flat 32-bit protected mode with paging
+ * off, builds nothing (page tables and GDT are prepared), enables PAE,
+ * loads CR3, sets EFER.LME, enables paging, far-jumps to 64-bit code. */
+GUEST(to_long, ".code32\n"
+      "  lgdt " AT(to_long_gdtr, to_long_start) "\n"
+      "  mov %cr4, %eax\n"
+      "  or $0x20, %eax\n"
+      "  mov %eax, %cr4\n"
+      "  mov $0x20000, %eax\n"
+      "  mov %eax, %cr3\n"
+      "  mov $0xc0000080, %ecx\n"
+      "  rdmsr\n"
+      "  or $0x100, %eax\n"
+      "  wrmsr\n"
+      "  mov %cr0, %eax\n"
+      "  or $0x80000000, %eax\n"
+      "  mov %eax, %cr0\n"
+      "  ljmp $0x08, $" AT(to_long_64, to_long_start) "\n"
+      "to_long_gdtr:\n"
+      "  .word 0x27\n"
+      "  .long 0x800\n"
+      ".code64\n"
+      "to_long_64:\n"
+      "  mov $0x18, %eax\n"
+      "  mov %eax, %ds\n"
+      "  mov %eax, %ss\n"
+      "  movabs $0x123456789abcdef0, %rax\n"
+      "  mov to_long_data(%rip), %rbx\n"
+      "  mov $0x200000, %rsp\n"
+      "  push %rax\n"
+      "  pop %rcx\n"
+      "  mov $0xc0000100, %ecx\n"       /* FS base via WRMSR */
+      "  mov $0x100000, %eax\n"
+      "  xor %edx, %edx\n"
+      "  wrmsr\n"
+      "  movq $77, %fs:8\n"
+      "  mov 0x100008, %rdx\n"          /* rdx = 77 */
+      "  mov %rax, %rcx\n"
+      "  shl $40, %rcx\n"
+      "  hlt\n"
+      "to_long_data:\n"
+      "  .quad 0xfeedfacecafebeef\n");
+
+GUEST(pf64, ".code64\n"
+      "  mov $9, %eax\n"                /* 5 bytes */
+      "  movabs $0x8000000010, %rbx\n"  /* 10 bytes */
+      "  mov %rax, (%rbx)\n"            /* PML4 entry 1 is not present */
+      "  hlt\n");
+
+GUEST(syscall64, ".code64\n"
+      "  mov $0xc0000081, %ecx\n"       /* STAR: kernel CS 0x08, user base 0x10 */
+      "  mov $0, %eax\n"
+      "  mov $0x00100008, %edx\n"
+      "  wrmsr\n"
+      "  mov $0xc0000082, %ecx\n"       /* LSTAR */
+      "  mov $" AT(syscall64_entry, syscall64_start) ", %eax\n"
+      "  xor %edx, %edx\n"
+      "  wrmsr\n"
+      "  mov $0xc0000080, %ecx\n"
+      "  rdmsr\n"
+      "  or $1, %eax\n"                 /* EFER.SCE */
+      "  wrmsr\n"
+      "  mov $5, %edi\n"
+      "  syscall\n"
+      "  hlt\n"
+      "syscall64_entry:\n"
+      "  lea 1(%rdi), %rbx\n"
+      "  mov %rcx, %rsi\n"
+      "  hlt\n");
+
+/* ---- the machine ---- */
+
+static MemoryRegion ram;
+static uint8_t *ram_host;
+static CPUState *cpu;
+static CPUX86State *env;
+
+static void wr(hwaddr addr, const void *buf, size_t len)
+{
+    g_assert_cmpint(address_space_write(&address_space_memory, addr, buf, len), ==, MEMTX_OK);
+}
+
+static void wr64(hwaddr addr, uint64_t v)
+{
+    wr(addr, &v, 8);
+}
+
+static void wr32(hwaddr addr, uint32_t v)
+{
+    wr(addr, &v, 4);
+}
+
+static uint32_t rd32(hwaddr addr)
+{
+    uint32_t v;
+    memcpy(&v, ram_host + addr, 4);
+    return v;
+}
+
+static void load_code(const uint8_t *start, const uint8_t *end)
+{
+    wr(CODE_ADDR, start, (size_t)(end - start));
+}
+
+static bool vector_has_error_code(unsigned v)
+{
+    return v == 8 || (v >= 10 && v <= 14) || v == 17;
+}
+
+/* Exception stubs: "mov $v, %ebp; [pop %esi;] jmp common"; common reads
+ * CR2 into EDI and halts. The bytes work in 32- and 64-bit mode. */
+static uint32_t stub_addr(unsigned v)
+{
+    return STUBS_ADDR + v * 16;
+}
+
+static void build_stubs(void)
+{
+    uint32_t common = STUBS_ADDR + 256 * 16;
+    static const uint8_t common_code[] = { 0x0f, 0x20, 0xd7, 0xf4 };   /* mov %cr2,%edi; hlt */
+    wr(common, common_code, sizeof(common_code));
+    for (unsigned v = 0; v < 256; v++) {
+        uint8_t s[16];
+        unsigned n = 0;
+        uint32_t from;
+        int32_t rel;
+        s[n++] = 0xbd;
+        memcpy(&s[n], &v, 4);
+        n += 4;
+        if (vector_has_error_code(v)) {
+            s[n++] = 0x5e;
+        }
+        s[n++] = 0xe9;
+        from = stub_addr(v) + n + 4;
+        rel = (int32_t)(common - from);
+        memcpy(&s[n], &rel, 4);
+        n += 4;
+        wr(stub_addr(v), s, n);
+    }
+}
+
+static void build_gdt(void)
+{
+    wr64(GDT_ADDR + 0x00, 0);
+    wr64(GDT_ADDR + SEL_CODE64, 0x00af9a000000ffffull);
+    wr64(GDT_ADDR + SEL_CODE32, 0x00cf9a000000ffffull);
+    wr64(GDT_ADDR + SEL_DATA, 0x00cf92000000ffffull);
+    wr64(GDT_ADDR + 0x20, 0);
+}
+
+static void build_idt32(void)
+{
+    for (unsigned v = 0; v < 256; v++) {
+        uint32_t off = stub_addr(v);
+        wr32(IDT_ADDR + v * 8, ((uint32_t)SEL_CODE32 << 16) | (off & 0xffff));
+        wr32(IDT_ADDR + v * 8 + 4, (off & 0xffff0000) | 0x8e00 | (v >= 0x20 ? 0x6000 : 0));
+    }
+}
+
+static void build_idt64(void)
+{
+    for (unsigned v = 0; v < 256; v++) {
+        uint32_t off = stub_addr(v);
+        wr32(IDT_ADDR + v * 16, ((uint32_t)SEL_CODE64 << 16) | (off & 0xffff));
+        wr32(IDT_ADDR + v * 16 + 4, (off & 0xffff0000) | 0x8e00);
+        wr64(IDT_ADDR + v * 16 + 8, 0);
+    }
+}
+
+/* 4-level identity map of the first 1 GiB (2 MiB pages) at PT_ADDR. */
+static void build_long_page_tables(void)
+{
+    wr64(PT_ADDR, (PT_ADDR + 0x1000) | 3);
+    wr64(PT_ADDR + 0x1000, (PT_ADDR + 0x2000) | 3);
+    for (uint64_t i = 0; i < 512; i++) {
+        wr64(PT_ADDR + 0x2000 + i * 8, (i << 21) | 0x83);
+    }
+}
+
+/* 2-level tables: identity map of 0..4 MiB with 4 KiB pages; 0x300000 is
+ * read-only; nothing above 4 MiB. */
+static void build_legacy_page_tables(void)
+{
+    wr32(PT_ADDR, (PT_ADDR + 0x1000) | 3);
+    for (uint32_t i = 1; i < 1024; i++) {
+        wr32(PT_ADDR + i * 4, 0);
+    }
+    for (uint32_t i = 0; i < 1024; i++) {
+        uint32_t flags = (i << 12) == 0x300000 ? 1 : 3;
+        wr32(PT_ADDR + 0x1000 + i * 4, (i << 12) | flags);
+    }
+}
+
+static void reset_pm32(const uint8_t *start, const uint8_t *end)
+{
+    x86_cpu_reset(env);
+    x86_cpu_set_flat_protected_mode(env, CODE_ADDR);
+    build_gdt();
+    build_idt32();
+    env->gdt.base = GDT_ADDR;
+    env->gdt.limit = 0x27;
+    env->idt.base = IDT_ADDR;
+    env->idt.limit = 256 * 8 - 1;
+    env->regs[R_ESP] = STACK_TOP;
+    load_code(start, end);
+    tlb_flush(tcg_cpu(cpu));
+    tcg_cpu(cpu)->reset_pending = false;
+}
+
+static void reset_lm64(const uint8_t *start, const uint8_t *end)
+{
+    const uint32_t code = DESC_P_MASK | DESC_S_MASK | DESC_CS_MASK | DESC_R_MASK |
+                          DESC_A_MASK | DESC_L_MASK | DESC_G_MASK;
+    const uint32_t data = DESC_P_MASK | DESC_S_MASK | DESC_W_MASK | DESC_A_MASK |
+                          DESC_B_MASK | DESC_G_MASK;
+    reset_pm32(start, end);
+    build_idt64();
+    build_long_page_tables();
+    env->idt.limit = 256 * 16 - 1;
+    for (int i = 0; i < 6; i++) {
+        env->segs[i] = (SegmentCache){ SEL_DATA, 0, 0xffffffff, data };
+    }
+    env->segs[R_CS] = (SegmentCache){ SEL_CODE64, 0, 0xffffffff, code };
+    env->cr[0] = CR0_PE | CR0_PG | CR0_ET | CR0_WP;
+    env->cr[3] = PT_ADDR;
+    env->cr[4] = CR4_PAE;
+    env->efer = EFER_LME | EFER_LMA;
+    env->regs[R_ESP] = 0x200000;
+    tlb_flush(tcg_cpu(cpu));
+}
+
+static int run(void)
+{
+    for (int k = 0; k < 100; k++) {
+        int r = tcg_exec_vcpu(cpu);
+        if (r != VCPU_EXIT_KICK || tcg_cpu(cpu)->reset_pending) {
+            return r;
+        }
+    }
+    g_assert_not_reached();
+}
+
+static uint32_t eflags(void)
+{
+    return (uint32_t)x86_cpu_get_eflags(env);
+}
+
+/* ---- tests ---- */
+
+static void test_basic32(void)
+{
+    reset_pm32(basic32_start, basic32_end);
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_true(env->halted);
+    g_assert_cmphex(env->regs[R_EAX], ==, 5050);
+    g_assert_cmphex(env->regs[R_EBX], ==, 0x1234);
+    g_assert_cmphex(env->regs[R_ECX], ==, (uint32_t)-21);
+    g_assert_cmphex(env->regs[R_EDX], ==, 0xffffff80);
+    g_assert_cmphex(env->regs[R_EBP], ==, 0x80);
+    g_assert_cmphex(env->regs[R_ESI], ==, 0x1344);
+    g_assert_cmphex(env->regs[R_EDI], ==, 0x1001ff);
+    g_assert_cmphex(env->regs[R_ESP], ==, STACK_TOP);
+    g_assert_cmphex(rd32(0x100000), ==, 0xa5a5a5a5);
+    g_assert_cmphex(rd32(0x10003c), ==, 0xa5a5a5a5);
+    g_assert_cmphex(rd32(0x100040), ==, 0);
+    g_assert_cmphex(rd32(0x100100), ==, 0xa5a5a5a5);
+    g_assert_cmphex(rd32(0x10013c), ==, 0xa5a5a5a5);
+    g_assert_cmphex(env->rip, ==, CODE_ADDR + (uint32_t)(basic32_end - basic32_start));
+    g_assert_false(eflags() & DF_MASK);
+    /* repne scasb stopped on a match: ZF set. */
+    g_assert_true(eflags() & CC_Z);
+}
+
+static void test_divide(void)
+{
+    reset_pm32(divide_start, divide_end);
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EBX], ==, 1000);
+    g_assert_cmphex(env->regs[R_EAX], ==, 0xfffffffd);  /* unchanged by the faulting div */
+    g_assert_cmphex(env->regs[R_ESI], ==, 0xffffffff);
+    g_assert_cmphex(env->regs[R_EBP], ==, 0);       /* #DE */
+    /* The saved EIP is the faulting DIV itself (2 bytes before HLT). */
+    g_assert_cmphex(rd32((uint32_t)env->regs[R_ESP]), ==,
+                    CODE_ADDR + (uint32_t)(divide_end - divide_start) - 3);
+}
+
+static void enable_legacy_paging(void)
+{
+    build_legacy_page_tables();
+    env->cr[3] = PT_ADDR;
+    env->cr[0] |= CR0_PG | CR0_WP;
+    tlb_flush(tcg_cpu(cpu));
+}
+
+static void test_page_fault_read(void)
+{
+    reset_pm32(pf_read_start, pf_read_end);
+    enable_legacy_paging();
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EBP], ==, 14);
+    g_assert_cmphex(env->regs[R_ESI], ==, 0);            /* not present, read, supervisor */
+    g_assert_cmphex(env->regs[R_EDI], ==, 0x00500010);   /* CR2 */
+    g_assert_cmphex(env->cr[2], ==, 0x00500010);
+    g_assert_cmphex(env->regs[R_EAX], ==, 0x12345678);   /* not clobbered */
+    /* Saved EIP: the faulting MOV (5 bytes in); CS and EFLAGS follow. */
+    g_assert_cmphex(rd32(STACK_TOP - 12), ==, CODE_ADDR + 5);
+    g_assert_cmphex(rd32(STACK_TOP - 8), ==, SEL_CODE32);
+    g_assert_cmphex(env->segs[R_CS].selector, ==, SEL_CODE32);
+}
+
+static void test_page_fault_write_ro(void)
+{
+    reset_pm32(pf_write_ro_start, pf_write_ro_end);
+    enable_legacy_paging();
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EBP], ==, 14);
+    g_assert_cmphex(env->regs[R_ESI], ==, 3);            /* present | write */
+    g_assert_cmphex(env->regs[R_EDI], ==, 0x00300000);
+    g_assert_cmphex(rd32(0x300000), ==, 0);
+}
+
+static void test_accessed_dirty(void)
+{
+    uint32_t pte_read, pte_write, pde;
+    reset_pm32(pf_touch_start, pf_touch_end);
+    enable_legacy_paging();
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EBP], ==, 0);
+    pte_read = rd32(PT_ADDR + 0x1000 + (0x201000 >> 12) * 4);
+    pte_write = rd32(PT_ADDR + 0x1000 + (0x202000 >> 12) * 4);
+    pde = rd32(PT_ADDR);
+    g_assert_cmphex(pte_read & 0x60, ==, 0x20);          /* A, not D */
+    g_assert_cmphex(pte_write & 0x60, ==, 0x60);         /* A and D */
+    g_assert_cmphex(pde & 0x20, ==, 0x20);
+    g_assert_cmphex(rd32(0x202000), ==, 5);
+    /* An untouched page keeps A clear. */
+    g_assert_cmphex(rd32(PT_ADDR + 0x1000 + (0x203000 >> 12) * 4) & 0x60, ==, 0);
+}
+
+static void test_self_modifying_same_tb(void)
+{
+    reset_pm32(smc_start, smc_end);
+    env->regs[R_EAX] = 0;
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EAX] & 0xff, ==, 0x42);
+}
+
+static void test_self_modifying_cached(void)
+{
+    uint64_t before = tcg_stats.tbs_invalidated;
+    reset_pm32(smc2_start, smc2_end);
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EBX], ==, 3);
+    g_assert_cmpuint(tcg_stats.tbs_invalidated, >, before);
+}
+
+static void test_device_write_invalidates(void)
+{
+    uint64_t before;
+    reset_pm32(mov_eax_1_start, mov_eax_1_end);
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EAX], ==, 1);
+    /* Same code again: the cached TB runs. */
+    env->rip = CODE_ADDR;
+    env->halted = false;
+    before = tcg_stats.tbs_translated;
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmpuint(tcg_stats.tbs_translated, ==, before);
+    /* A device (DMA, loader) rewrites the code: the TB must not be reused. */
+    before = tcg_stats.tbs_invalidated;
+    wr(CODE_ADDR, mov_eax_2_start, (size_t)(mov_eax_2_end - mov_eax_2_start));
+    g_assert_cmpuint(tcg_stats.tbs_invalidated, >, before);
+    env->rip = CODE_ADDR;
+    env->halted = false;
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EAX], ==, 2);
+}
+
+static void test_dirty_bits_from_guest_store(void)
+{
+    GError *err = NULL;
+    ram_addr_t page = memory_region_get_ram_addr(&ram) + 0x103000;
+
+    bql_lock();
+    g_assert_true(memory_global_dirty_log_start(&err));
+    bql_unlock();
+    g_assert_no_error(err);
+    reset_pm32(store_data_start, store_data_end);
+    dirty_bitmap_test_and_clear_range(page, KESTREL_PAGE_SIZE, DIRTY_MEMORY_MIGRATION);
+    dirty_bitmap_test_and_clear_range(page + KESTREL_PAGE_SIZE, KESTREL_PAGE_SIZE,
+                                      DIRTY_MEMORY_MIGRATION);
+    g_assert_false(dirty_bitmap_test_range(page, KESTREL_PAGE_SIZE, DIRTY_MEMORY_MIGRATION));
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(rd32(0x103000), ==, 0xdeadbeef);
+    g_assert_true(dirty_bitmap_test_range(page, KESTREL_PAGE_SIZE, DIRTY_MEMORY_MIGRATION));
+    g_assert_false(dirty_bitmap_test_range(page + KESTREL_PAGE_SIZE, KESTREL_PAGE_SIZE,
+                                           DIRTY_MEMORY_MIGRATION));
+    /* A second store after the bits were collected is seen too (the fast
+     * path must not hide it while migration logs). */
+    dirty_bitmap_test_and_clear_range(page, KESTREL_PAGE_SIZE, DIRTY_MEMORY_MIGRATION);
+    env->rip = CODE_ADDR;
+    env->halted = false;
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_true(dirty_bitmap_test_range(page, KESTREL_PAGE_SIZE, DIRTY_MEMORY_MIGRATION));
+    bql_lock();
+    memory_global_dirty_log_stop();
+    bql_unlock();
+}
+
+/* A port device at 0x80-0x87 and an MMIO device at 0xfeb00000. */
+static GString *io_log;
+static MemoryRegion io_port_mr, mmio_mr;
+
+static uint64_t dev_read(void *opaque, hwaddr addr, unsigned size)
+{
+    g_string_append_printf(io_log, "%s:r%" PRIx64 "/%u;", (const char *)opaque, addr, size);
+    return (strcmp(opaque, "pio") ? 0xfeed0000u : 0xcafe0080u) + addr;
+}
+
+static void dev_write(void *opaque, hwaddr addr, uint64_t v, unsigned size)
+{
+    g_string_append_printf(io_log, "%s:w%" PRIx64 "/%u=%" PRIx64 ";", (const char *)opaque,
+                           addr, size, v);
+}
+
+static const MemoryRegionOps dev_ops = {
+    .read = dev_read, .write = dev_write, .min_access_size = 1, .max_access_size = 4,
+};
+
+static void test_port_and_mmio(void)
+{
+    reset_pm32(io_start, io_end);
+    wr32(0x100000, 0x00636261);     /* "abc" */
+    g_string_truncate(io_log, 0);
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EBX], ==, 0xcafe0084);
+    g_assert_cmphex(env->regs[R_ECX], ==, 0xfeed0004);
+    g_assert_cmpstr(io_log->str, ==,
+                    "pio:w0/1=5a;pio:w2/2=1234;pio:r4/4;"
+                    "pio:w0/1=61;pio:w0/1=62;pio:w0/1=63;"
+                    "mmio:w8/4=11223344;mmio:r4/4;");
+}
+
+static void test_undefined_opcodes(void)
+{
+    reset_pm32(ud_x87_start, ud_x87_end);
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EBP], ==, 6);
+    g_assert_cmphex(rd32(STACK_TOP - 12), ==, CODE_ADDR + 1);    /* the FLD1 */
+
+    reset_pm32(ud_sse_start, ud_sse_end);
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EBP], ==, 6);
+    g_assert_cmphex(rd32(STACK_TOP - 12), ==, CODE_ADDR);
+}
+
+static void test_int3(void)
+{
+    reset_pm32(int3_start, int3_end);
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EBP], ==, 3);
+    /* A trap: the saved EIP is after INT3. */
+    g_assert_cmphex(rd32(STACK_TOP - 12), ==, CODE_ADDR + 6);
+    g_assert_cmphex(rd32(STACK_TOP - 4) & 0x2, ==, 0x2);      /* EFLAGS image */
+}
+
+static void test_triple_fault(void)
+{
+    reset_pm32(int3_start, int3_end);
+    env->idt.limit = 0;     /* every delivery fails: #GP, then #DF, then shutdown */
+    g_assert_cmpint(run(), ==, VCPU_EXIT_KICK);
+    g_assert_true(tcg_cpu(cpu)->reset_pending);
+    /* It stays parked until the machine resets it. */
+    g_assert_cmpint(run(), ==, VCPU_EXIT_KICK);
+    tcg_cpu(cpu)->reset_pending = false;
+}
+
+static gpointer kicker(gpointer data)
+{
+    g_usleep(20000);
+    __atomic_store_n(&cpu->exit_request, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+static void test_kick_infinite_loop(void)
+{
+    GThread *t;
+    int r;
+    reset_pm32(loop_forever_start, loop_forever_end);
+    t = g_thread_new("kicker", kicker, NULL);
+    r = tcg_exec_vcpu(cpu);
+    g_thread_join(t);
+    g_assert_cmpint(r, ==, VCPU_EXIT_KICK);
+    g_assert_cmphex(env->rip, ==, CODE_ADDR);
+    g_assert_cmpint(cpu->exit_request, ==, 0);
+}
+
+static int fake_pic_vector = 0x30;
+
+static int fake_ack(void *opaque, CPUState *c)
+{
+    __atomic_fetch_and(&c->interrupt_request, ~(unsigned)CPU_INTERRUPT_HARD, __ATOMIC_SEQ_CST);
+    return fake_pic_vector;
+}
+
+static void test_external_interrupt(void)
+{
+    reset_pm32(sti_hlt_start, sti_hlt_end);
+    cpu_set_interrupt_ack(fake_ack, NULL);
+    cpu->interrupt_request |= CPU_INTERRUPT_HARD;
+    /* STI blocks interrupts for one instruction; then HLT with IF=1 and a
+     * pending interrupt wakes up and delivers it. */
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EBP], ==, 0x30);
+    g_assert_cmphex(rd32(STACK_TOP - 12), ==, CODE_ADDR + 3);   /* after the first HLT */
+    g_assert_false(eflags() & IF_MASK);
+    g_assert_cmpint(cpu->interrupt_request & CPU_INTERRUPT_HARD, ==, 0);
+    cpu_set_interrupt_ack(NULL, NULL);
+}
+
+static void test_real_mode(void)
+{
+    uint32_t isr = (uint32_t)(real16_end - real16_start) - 4;   /* mov $0x41,%cx; iret */
+    x86_cpu_reset(env);
+    load_code(real16_start, real16_end);
+    env->segs[R_CS].selector = 0x1000;
+    env->segs[R_CS].base = 0x10000;
+    env->rip = 0;
+    env->regs[R_ESP] = 0x7000;
+    /* IVT entry 0x21 -> 1000:isr */
+    wr32(0x21 * 4, (0x1000u << 16) | isr);
+    env->idt.base = 0;
+    env->idt.limit = 0x3ff;
+    tlb_flush(tcg_cpu(cpu));
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EBX] & 0xffff, ==, 0xbeef);
+    g_assert_cmphex(env->regs[R_ECX] & 0xffff, ==, 0x42);
+    g_assert_cmphex(env->segs[R_DS].base, ==, 0x10000);
+    g_assert_cmphex(rd32(0x10080) & 0xffff, ==, 0xbeef);
+    g_assert_cmphex(env->regs[R_ESP] & 0xffff, ==, 0x7000);
+}
+
+static void test_long_mode_switch(void)
+{
+    reset_pm32(to_long_start, to_long_end);
+    build_long_page_tables();
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->efer & (EFER_LME | EFER_LMA), ==, EFER_LME | EFER_LMA);
+    g_assert_cmphex(env->segs[R_CS].selector, ==, SEL_CODE64);
+    g_assert_true(env->segs[R_CS].flags & DESC_L_MASK);
+    g_assert_cmphex(env->regs[R_EBX], ==, 0xfeedfacecafebeefull);
+    g_assert_cmphex(env->regs[R_EDX], ==, 77);
+    g_assert_cmphex(env->segs[R_FS].base, ==, 0x100000);
+    g_assert_cmphex(env->regs[R_ECX], ==, 0x1000000000000000ull);
+    g_assert_cmphex(env->regs[R_ESP], ==, 0x200000);
+    g_assert_cmphex(env->cr[0] & CR0_PG, ==, CR0_PG);
+}
+
+static void test_syscall(void)
+{
+    reset_lm64(syscall64_start, syscall64_end);
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EBX], ==, 6);
+    /* RCX holds the return address (after SYSCALL). */
+    g_assert_cmphex(env->regs[R_ESI], ==,
+                    CODE_ADDR + (uint32_t)(syscall64_end - syscall64_start) - 9);
+    g_assert_cmphex(env->segs[R_CS].selector, ==, 0x08);
+}
+
+static void test_page_fault_long_mode(void)
+{
+    reset_lm64(pf64_start, pf64_end);
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EBP], ==, 14);
+    g_assert_cmphex(env->regs[R_ESI], ==, 2);                /* write, not present */
+    g_assert_cmphex(env->regs[R_EDI], ==, 0x8000000010ull);  /* CR2 */
+    g_assert_cmphex(env->regs[R_EAX], ==, 9);
+    /* 64-bit frame: RIP, CS, RFLAGS, RSP, SS below the aligned old RSP. */
+    g_assert_cmphex(rd32(0x200000 - 40), ==, CODE_ADDR + 15);
+    g_assert_cmphex(rd32(0x200000 - 32), ==, SEL_CODE64);
+    g_assert_cmphex(rd32(0x200000 - 16), ==, 0x200000);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+
+    memory_system_init();
+    g_assert(memory_region_init_ram(&ram, NULL, "ram", RAM_SIZE, NULL));
+    memory_region_add_subregion(get_system_memory(), 0, &ram);
+    ram_host = memory_region_get_ram_ptr(&ram);
+    io_log = g_string_new(NULL);
+    memory_region_init_io(&io_port_mr, NULL, &dev_ops, (void *)"pio", "test-pio", 8);
+    memory_region_add_subregion(get_system_io(), 0x80, &io_port_mr);
+    memory_region_init_io(&mmio_mr, NULL, &dev_ops, (void *)"mmio", "test-mmio", 0x1000);
+    memory_region_add_subregion(get_system_memory(), 0xfeb00000, &mmio_mr);
+
+    tcg_standalone = true;
+    tcg_engine_init();
+    cpu = g_new0(CPUState, 1);
+    env = &cpu->env;
+    g_assert(x86_cpu_set_model(env, "max", NULL));
+    x86_cpu_reset(env);
+    tcg_vcpu_init(cpu);
+    build_stubs();
+
+    g_test_add_func("/tcg/exec/basic32", test_basic32);
+    g_test_add_func("/tcg/exec/divide", test_divide);
+    g_test_add_func("/tcg/exec/page-fault-read", test_page_fault_read);
+    g_test_add_func("/tcg/exec/page-fault-write-ro", test_page_fault_write_ro);
+    g_test_add_func("/tcg/exec/accessed-dirty", test_accessed_dirty);
+    g_test_add_func("/tcg/exec/smc-same-tb", test_self_modifying_same_tb);
+    g_test_add_func("/tcg/exec/smc-cached", test_self_modifying_cached);
+    g_test_add_func("/tcg/exec/device-write-invalidates", test_device_write_invalidates);
+    g_test_add_func("/tcg/exec/dirty-bits", test_dirty_bits_from_guest_store);
+    g_test_add_func("/tcg/exec/port-and-mmio", test_port_and_mmio);
+    g_test_add_func("/tcg/exec/undefined-opcodes", test_undefined_opcodes);
+    g_test_add_func("/tcg/exec/int3", test_int3);
+    g_test_add_func("/tcg/exec/triple-fault", test_triple_fault);
+    g_test_add_func("/tcg/exec/kick", test_kick_infinite_loop);
+    g_test_add_func("/tcg/exec/interrupt", test_external_interrupt);
+    g_test_add_func("/tcg/exec/real-mode", test_real_mode);
+    g_test_add_func("/tcg/exec/long-mode-switch", test_long_mode_switch);
+    g_test_add_func("/tcg/exec/syscall", test_syscall);
+    g_test_add_func("/tcg/exec/page-fault-long-mode", test_page_fault_long_mode);
+    return g_test_run();
+}
