@@ -268,7 +268,7 @@ static void kvm_region_add(MemoryListener *listener, MemoryRegionSection *sectio
     slot->host = r.host;
     slot->ram_addr = r.ram_addr;
     slot->readonly = r.readonly;
-    slot->log_mask = section->mr->dirty_log_mask;
+    slot->log_mask = section->dirty_log_mask;
     slot->flags = 0;
     int ret = slot_register(s, slot, slot_wanted_flags(s, slot));
     if (ret < 0) {
