@@ -242,7 +242,8 @@ static VCPUExitReason cpu_exec_loop(TcgCpu *c)
     int slot = 0;
 
     for (;;) {
-        if (__atomic_exchange_n(&cs->exit_request, 0, __ATOMIC_SEQ_CST)) {
+        if (__builtin_expect(__atomic_load_n(&cs->exit_request, __ATOMIC_RELAXED), 0) &&
+            __atomic_exchange_n(&cs->exit_request, 0, __ATOMIC_SEQ_CST)) {
             return VCPU_EXIT_KICK;
         }
         if (c->flush_request || env->a20_enabled != c->last_a20) {
@@ -260,9 +261,12 @@ static VCPUExitReason cpu_exec_loop(TcgCpu *c)
                 last = next = NULL;
             }
         }
-        if (tb_budget_exceeded()) {
-            tb_flush_all(c);
-            last = next = NULL;
+        if (__builtin_expect(c->tb_flush_wanted, 0)) {
+            c->tb_flush_wanted = false;
+            if (tb_budget_exceeded()) {
+                tb_flush_all(c);
+                last = next = NULL;
+            }
         }
 
         if (next && !next->invalid) {

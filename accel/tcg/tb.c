@@ -422,6 +422,7 @@ TranslationBlock *tb_find(TcgCpu *c)
             tb_insert(tb);
         }
         g_mutex_unlock(&tb_lock);
+        c->tb_flush_wanted = tb_budget_exceeded();
         if (tb != other) {
             /* A write that raced with the translation invalidates the new
              * TB here; it still runs once (as decoded), then is redone. */

@@ -177,6 +177,7 @@ struct AccelCPUState {
     const Insn *cur_insn;
     uint32_t tb_flags;           /* flags of the TB being executed */
     bool stop_tb;                /* leave the TB after this instruction */
+    bool tb_flush_wanted;        /* TB memory budget reached: flush at a boundary */
     bool in_exec;
     bool bql_taken_in_exec;      /* unwinding must release the big lock */
 

@@ -48,7 +48,7 @@ static inline uint32_t pzs_flags(uint64_t v, unsigned size)
 enum { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP };
 
 /* Pure ALU: result of `a op b` (cin = carry in for ADC/SBB) and its flags. */
-static uint64_t alu_compute(unsigned op, unsigned size, uint64_t a, uint64_t b, uint64_t cin,
+static inline uint64_t alu_compute(unsigned op, unsigned size, uint64_t a, uint64_t b, uint64_t cin,
                             CcState *cc)
 {
     uint64_t m = size_mask(size), r;
@@ -114,8 +114,10 @@ static uint64_t atomic_load_sized(void *p, unsigned size)
     }
 }
 
-static void rmw_rm(TcgCpu *c, const Insn *i, unsigned size, RmwFn *fn, uint64_t arg,
-                   uint64_t aux, unsigned sub, bool writeback)
+/* Always inlined so each caller gets its own copy with fn resolved. */
+static inline __attribute__((always_inline))
+void rmw_rm(TcgCpu *c, const Insn *i, unsigned size, RmwFn *fn, uint64_t arg,
+            uint64_t aux, unsigned sub, bool writeback)
 {
     CPUX86State *env = c->env;
     CcState cc;

@@ -117,57 +117,6 @@ uint32_t cc_compute_c(const CPUX86State *env)
     return cc_compute_all(env) & CC_C;
 }
 
-bool cc_test(const CPUX86State *env, unsigned cc)
-{
-    unsigned op = env->cc_op;
-    bool r;
-
-    /* Fast paths for the common compare-and-branch and test-and-branch. */
-    if (op >= CC_OP_SUBB && op <= CC_OP_SUBQ) {
-        unsigned size = 1u << (op - CC_OP_SUBB);
-        uint64_t m = size_mask(size);
-        uint64_t b = env->cc_src & m;
-        uint64_t a = (env->cc_dst + b) & m;
-        switch (cc >> 1) {
-        case 1: r = a < b; goto out;                            /* B */
-        case 2: r = a == b; goto out;                           /* Z */
-        case 3: r = a <= b; goto out;                           /* BE */
-        case 6: r = sext(a, size) < sext(b, size); goto out;    /* L */
-        case 7: r = sext(a, size) <= sext(b, size); goto out;   /* LE */
-        default: break;
-        }
-    } else if (op >= CC_OP_LOGICB && op <= CC_OP_LOGICQ) {
-        unsigned size = 1u << (op - CC_OP_LOGICB);
-        int64_t v = sext(env->cc_dst, size);
-        switch (cc >> 1) {
-        case 0: r = false; goto out;      /* O */
-        case 1: r = false; goto out;      /* B */
-        case 2: r = v == 0; goto out;
-        case 3: r = v == 0; goto out;     /* BE = CF|ZF */
-        case 4: r = v < 0; goto out;      /* S */
-        case 6: r = v < 0; goto out;      /* L = SF^OF */
-        case 7: r = v <= 0; goto out;     /* LE */
-        default: break;
-        }
-    }
-
-    {
-        uint32_t f = cc_compute_all(env);
-        switch (cc >> 1) {
-        case 0: r = f & CC_O; break;
-        case 1: r = f & CC_C; break;
-        case 2: r = f & CC_Z; break;
-        case 3: r = f & (CC_C | CC_Z); break;
-        case 4: r = f & CC_S; break;
-        case 5: r = f & CC_P; break;
-        case 6: r = !(f & CC_S) != !(f & CC_O); break;
-        default: r = (f & CC_Z) || (!(f & CC_S) != !(f & CC_O)); break;
-        }
-    }
-out:
-    return (cc & 1) ? !r : r;
-}
-
 uint64_t x86_cpu_get_eflags(const CPUX86State *env)
 {
     return (env->eflags & ~(uint64_t)CC_ARITH_MASK) | RFLAGS_FIXED_1 | cc_compute_all(env);
