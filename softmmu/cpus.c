@@ -90,7 +90,10 @@ static bool cpu_thread_is_idle(CPUState *cpu)
     if (cpu->stop || cpu->stopped || !runstate_is_running()) {
         return true;
     }
-    return cpu->env.halted && !g_atomic_int_get(&cpu->interrupt_request);
+    /* A pending interrupt the CPU cannot take (IF clear) must not wake it,
+     * or the thread would spin between exec and here. */
+    return cpu->env.halted &&
+           !x86_cpu_has_work(&cpu->env, (unsigned)g_atomic_int_get(&cpu->interrupt_request));
 }
 
 static gpointer vcpu_thread_main(gpointer opaque)

@@ -79,7 +79,12 @@ static void exec_end(void)
 
 static void kick_other(TcgCpu *c, void *opaque)
 {
-    if (c != opaque && !tcg_standalone) {
+    if (c == opaque) {
+        return;
+    }
+    if (tcg_standalone) {
+        __atomic_store_n(&c->cs->exit_request, 1, __ATOMIC_SEQ_CST);
+    } else {
         cpu_exit(c->cs);
     }
 }
@@ -285,13 +290,10 @@ static VCPUExitReason cpu_exec_loop(TcgCpu *c)
             dump_state(c, true);
         }
 
-        {
-            bool shadow = env->interrupt_shadow != 0;
-            cpu_tb_exec(c, tb);
-            if (shadow) {
-                env->interrupt_shadow = 0;
-            }
-        }
+        /* An STI / MOV SS shadow covers only the instructions run next;
+         * the block may set a new one at its end. */
+        env->interrupt_shadow = 0;
+        cpu_tb_exec(c, tb);
         if (env->halted) {
             return VCPU_EXIT_HALT;
         }

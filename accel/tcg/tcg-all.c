@@ -106,9 +106,10 @@ static bool tcg_put_state(CPUState *cpu, AccelSyncLevel level, GError **errp)
         return true;
     }
     c->tsc_offset = (int64_t)(cpu->env.tsc - (uint64_t)(g_get_monotonic_time() * 1000));
+    /* Registers (CR3, CR0, segments) may have been edited: cached
+     * translations are stale. Cheap compared with how rarely this runs. */
+    tlb_flush(c);
     if (level >= ACCEL_SYNC_RESET) {
-        /* Paging and mode may be anything now. */
-        tlb_flush(c);
         c->reset_pending = false;
         c->excp_vector = -1;
         c->excp_delivering = -1;

@@ -5,9 +5,6 @@
 #include "exec/tcg.h"
 #include "exec/ramblock.h"
 
-/* Exception vectors the engine itself uses besides the guest's. */
-#define EXCP_TRIPLE_FAULT (-2)
-#define EXCP_CANNOT_RUN   (-3)   /* e.g. executing from MMIO: stop the VM */
 
 /* ---- vCPU registry (all TCG vCPUs, for cross-vCPU TLB updates) ---- */
 void tcg_cpu_list_add(TcgCpu *c);

@@ -22,6 +22,10 @@
  */
 #define TLB_BITS        8
 #define TLB_SIZE        (1u << TLB_BITS)
+
+/* Exception "vectors" the engine uses besides the guest's 0..255. */
+#define EXCP_TRIPLE_FAULT (-2)   /* a fault while delivering #DF */
+#define EXCP_CANNOT_RUN   (-3)   /* e.g. executing from MMIO: stop the VM */
 #define TLB_INVALID     ((uint64_t)1 << 0)   /* no translation cached */
 #define TLB_MMIO        ((uint64_t)1 << 1)   /* not RAM (or a ROM write): dispatch */
 #define TLB_NOTDIRTY    ((uint64_t)1 << 2)   /* RAM page clean for a dirty client */
@@ -123,7 +127,6 @@ typedef struct TranslationBlock TranslationBlock;
 
 /* TB flags (cflags) */
 #define TB_NOCHAIN    (1u << 0)   /* ends with a mode change: always look up */
-#define TB_ENDS_HALT  (1u << 1)
 
 struct TranslationBlock {
     /* Key. */
@@ -179,7 +182,6 @@ struct AccelCPUState {
     bool stop_tb;                /* leave the TB after this instruction */
     bool tb_flush_wanted;        /* TB memory budget reached: flush at a boundary */
     bool in_exec;
-    bool bql_taken_in_exec;      /* unwinding must release the big lock */
 
     /* The exception being raised. */
     int excp_vector;             /* -1: none */
@@ -194,7 +196,6 @@ struct AccelCPUState {
 
     bool reset_pending;          /* triple-faulted, waiting for the machine reset */
     int64_t tsc_offset;          /* guest TSC = host ns + offset */
-    unsigned tb_count_since_flush;
 };
 
 #define TCG_FLUSH_TLB  1
@@ -285,9 +286,8 @@ static inline void tcg_stop_tb(TcgCpu *c) { c->stop_tb = true; }
  * up); safe from the vCPU thread at a TB boundary. */
 void tb_flush_all(TcgCpu *c);
 
-/* Runs the vCPU until it must return (the AccelOps exec_vcpu body).
- * Callable directly from tests without threads or the big lock (tests pass
- * standalone=true: no bql_lock/unlock). */
+/* Runs the vCPU until it must return (the AccelOps exec_vcpu body); returns
+ * a VCPUExitReason. Tests call it directly after setting tcg_standalone. */
 int tcg_exec_vcpu(CPUState *cs);
 /* Sets up cs->accel for TCG (also usable from tests). */
 void tcg_vcpu_init(CPUState *cs);

@@ -1,5 +1,6 @@
 /* x86 CPU models, CPUID, reset state and register dumps. */
 #include "target/i386/cpu.h"
+#include "hw/core/cpu.h"
 
 /* Leaf 1 EDX */
 #define F_FPU (1u << 0)
@@ -284,6 +285,14 @@ void x86_cpu_set_flat_protected_mode(CPUX86State *env, uint32_t eip)
     env->rip = eip;
     env->a20_enabled = true;
     env->halted = false;
+}
+
+bool x86_cpu_has_work(const CPUX86State *env, unsigned interrupt_request)
+{
+    if (interrupt_request & (CPU_INTERRUPT_NMI | CPU_INTERRUPT_INIT | CPU_INTERRUPT_SIPI)) {
+        return true;
+    }
+    return (interrupt_request & CPU_INTERRUPT_HARD) && (env->eflags & IF_MASK);
 }
 
 static void dump_segment(GString *out, const char *name, const SegmentCache *seg)

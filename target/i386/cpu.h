@@ -198,6 +198,10 @@ void x86_cpu_get_cpuid(const CPUX86State *env, uint32_t leaf, uint32_t subleaf,
 /* Loads a flat 32-bit protected-mode state (CS/DS/... base 0, limit 4 GiB,
  * paging off, interrupts off) entered at eip: the multiboot/Linux 32-bit entry. */
 void x86_cpu_set_flat_protected_mode(CPUX86State *env, uint32_t eip);
+/* Whether a halted CPU would wake for these pending interrupt lines
+ * (CPU_INTERRUPT_* from hw/core/cpu.h): NMI, INIT and SIPI always do, a
+ * maskable interrupt only while RFLAGS.IF is set. */
+bool x86_cpu_has_work(const CPUX86State *env, unsigned interrupt_request);
 /* Human-readable register dump (for internal errors and -d cpu). */
 void x86_cpu_dump_state(const CPUX86State *env, GString *out);
 

@@ -256,6 +256,79 @@ GUEST(syscall64, ".code64\n"
       "  mov %rcx, %rsi\n"
       "  hlt\n");
 
+GUEST(misc32, ".code32\n"
+      "  mov $0x12345678, %eax\n"
+      "  mov $0xffff, %bx\n"
+      "  add %bx, %ax\n"               /* 16-bit: eax = 0x12345677, CF */
+      "  setc %bl\n"                   /* ebx = 0xff01 */
+      "  mov $0x100010, %esi\n"
+      "  movl $5, (%esi)\n"
+      "  mov $5, %eax\n"
+      "  mov $9, %edx\n"
+      "  lock cmpxchg %edx, (%esi)\n"  /* mem = 9, ZF */
+      "  setz %bh\n"                   /* ebx = 0x0101 */
+      "  mov $5, %ecx\n"
+      "  xchg %ecx, (%esi)\n"          /* ecx = 9, mem = 5 */
+      "  lock xadd %ecx, (%esi)\n"     /* mem = 14, ecx = 5 */
+      "  mov $35, %eax\n"
+      "  bts %eax, 0x100020\n"         /* bit 3 of the dword at 0x100024 */
+      "  movw $0x100, %si\n"           /* esi = 0x100100 */
+      "  movl $0xabcd, (%esi)\n"
+      "  mov $0x1000, %ebx\n"
+      "  mov $0x100000, %esi\n"
+      "  addr16 mov 0x100(%bx), %edx\n" /* 16-bit address: DS:0x1100 = 0 */
+      "  mov $0x100, %di\n"
+      "  mov (%esi,%edi,1), %edx\n"    /* edx = 0xabcd */
+      "  push %ebp\n"
+      "  mov $0x1111, %ebp\n"
+      "  enter $16, $0\n"
+      "  mov %esp, %edi\n"             /* edi = ebp - 16 */
+      "  sub %ebp, %edi\n"
+      "  leave\n"
+      "  mov %ebp, %ecx\n"             /* ecx = 0x1111 */
+      "  pop %ebp\n"
+      "  lcall $0x10, $" AT(misc32_far, misc32_start) "\n"
+      "  pushf\n"
+      "  push %cs\n"
+      "  push $" AT(misc32_after_iret, misc32_start) "\n"
+      "  iret\n"
+      "  hlt\n"                        /* skipped by the iret */
+      "misc32_after_iret:\n"
+      "  data16 push $0x4321\n"
+      "  pop %ax\n"                    /* ax = 0x4321 */
+      "  hlt\n"
+      "misc32_far:\n"
+      "  mov $0x2222, %ebp\n"
+      "  lret\n");
+
+/* Ring 3 in long mode: IRETQ to user code, INT 0x80 back to ring 0 on the
+ * TSS stack; a second entry point touches a supervisor page. */
+GUEST(user64, ".code64\n"
+      "  mov $0x38, %ax\n"
+      "  ltr %ax\n"
+      "  pushq $0x2b\n"                /* SS: user data */
+      "  pushq $0x300000\n"            /* user RSP */
+      "  pushq $0x2\n"                 /* RFLAGS */
+      "  pushq $0x33\n"                /* CS: user code */
+      "  pushq $" AT(user64_user, user64_start) "\n"
+      "  iretq\n"
+      "user64_user:\n"
+      "  mov $0x77, %eax\n"
+      "  int $0x80\n"
+      "user64_user2:\n"
+      "  mov 0x400000, %eax\n"         /* supervisor-only page */
+      "  hlt\n");
+
+/* Both vCPUs run this: atomic increments of a shared counter. */
+GUEST(lock_inc, ".code32\n"
+      "  mov $2000000, %ecx\n"
+      "1: lock incl 0x100000\n"
+      "  lock xaddl %eax, 0x100004\n"   /* eax = 1: adds 1 per iteration */
+      "  mov $1, %eax\n"
+      "  dec %ecx\n"
+      "  jnz 1b\n"
+      "  hlt\n");
+
 /* ---- the machine ---- */
 
 static MemoryRegion ram;
@@ -350,19 +423,25 @@ static void build_idt64(void)
     for (unsigned v = 0; v < 256; v++) {
         uint32_t off = stub_addr(v);
         wr32(IDT_ADDR + v * 16, ((uint32_t)SEL_CODE64 << 16) | (off & 0xffff));
-        wr32(IDT_ADDR + v * 16 + 4, (off & 0xffff0000) | 0x8e00);
+        wr32(IDT_ADDR + v * 16 + 4, (off & 0xffff0000) | 0x8e00 | (v >= 0x20 ? 0x6000 : 0));
         wr64(IDT_ADDR + v * 16 + 8, 0);
     }
 }
 
-/* 4-level identity map of the first 1 GiB (2 MiB pages) at PT_ADDR. */
+/* 4-level identity map of the first 1 GiB (2 MiB pages) at PT_ADDR; with
+ * user, everything but 0x400000-0x5fffff is user-accessible. */
+static void build_long_page_tables_user(bool user)
+{
+    wr64(PT_ADDR, (PT_ADDR + 0x1000) | 7);
+    wr64(PT_ADDR + 0x1000, (PT_ADDR + 0x2000) | 7);
+    for (uint64_t i = 0; i < 512; i++) {
+        wr64(PT_ADDR + 0x2000 + i * 8, (i << 21) | 0x83 | (user && i != 2 ? 4 : 0));
+    }
+}
+
 static void build_long_page_tables(void)
 {
-    wr64(PT_ADDR, (PT_ADDR + 0x1000) | 3);
-    wr64(PT_ADDR + 0x1000, (PT_ADDR + 0x2000) | 3);
-    for (uint64_t i = 0; i < 512; i++) {
-        wr64(PT_ADDR + 0x2000 + i * 8, (i << 21) | 0x83);
-    }
+    build_long_page_tables_user(false);
 }
 
 /* 2-level tables: identity map of 0..4 MiB with 4 KiB pages; 0x300000 is
@@ -770,6 +849,115 @@ static void test_page_fault_long_mode(void)
     g_assert_cmphex(rd32(0x200000 - 16), ==, 0x200000);
 }
 
+static void test_misc32(void)
+{
+    reset_pm32(misc32_start, misc32_end);
+    wr32(0x100024, 0);
+    wr32(0x101100, 0);
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(rd32(0x100010), ==, 14);
+    g_assert_cmphex(rd32(0x100024), ==, 8);
+    g_assert_cmphex(env->regs[R_EBX], ==, 0x1000);
+    g_assert_cmphex(env->regs[R_ECX], ==, 0x1111);
+    g_assert_cmphex(env->regs[R_EDX], ==, 0xabcd);
+    g_assert_cmphex(env->regs[R_EDI], ==, (uint32_t)-16);
+    g_assert_cmphex(env->regs[R_EBP], ==, 0x2222);
+    g_assert_cmphex(env->regs[R_EAX] & 0xffff, ==, 0x4321);
+    g_assert_cmphex(env->regs[R_ESP], ==, STACK_TOP);
+    g_assert_cmphex(env->rip, ==, CODE_ADDR + (uint32_t)(misc32_end - misc32_start) - 6);
+}
+
+static void setup_user64(void)
+{
+    uint64_t tss = 0x6000;
+    reset_lm64(user64_start, user64_end);
+    build_long_page_tables_user(true);
+    wr64(GDT_ADDR + 0x28, 0x00cff2000000ffffull);      /* user data, DPL 3 */
+    wr64(GDT_ADDR + 0x30, 0x00affa000000ffffull);      /* user code64, DPL 3 */
+    /* 64-bit available TSS at 0x6000, limit 0x67 */
+    wr64(GDT_ADDR + 0x38, 0x0000890000000067ull | ((tss & 0xffffff) << 16) |
+                          ((tss >> 24) << 56));
+    wr64(GDT_ADDR + 0x40, tss >> 32);
+    env->gdt.limit = 0x47;
+    for (unsigned k = 0; k < 0x68; k += 4) {
+        wr32(tss + k, 0);
+    }
+    wr64(tss + 4, 0x7000);                             /* RSP0 */
+    tlb_flush(tcg_cpu(cpu));
+}
+
+static void test_user_mode_int80(void)
+{
+    setup_user64();
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EBP], ==, 0x80);
+    g_assert_cmphex(env->regs[R_EAX], ==, 0x77);
+    g_assert_cmphex(env->segs[R_CS].selector, ==, SEL_CODE64);
+    g_assert_cmphex(env->tr.selector, ==, 0x38);
+    /* The frame is on the TSS stack: RIP, CS, RFLAGS, RSP, SS. */
+    g_assert_cmphex(env->regs[R_ESP], ==, 0x7000 - 40);
+    g_assert_cmphex(rd32(0x7000 - 32), ==, 0x33);
+    g_assert_cmphex(rd32(0x7000 - 16), ==, 0x300000);
+    g_assert_cmphex(rd32(0x7000 - 8), ==, 0x2b);
+    /* The TSS descriptor is marked busy. */
+    g_assert_cmphex((rd32(GDT_ADDR + 0x3c) >> 8) & 0xf, ==, 0xb);
+}
+
+static void test_user_mode_page_fault(void)
+{
+    setup_user64();
+    /* Enter user mode at the second entry point. */
+    wr32(CODE_ADDR + 0x13, CODE_ADDR + (uint32_t)(user64_end - user64_start) - 8);
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EBP], ==, 14);
+    g_assert_cmphex(env->regs[R_ESI], ==, 5);          /* present | user, read */
+    g_assert_cmphex(env->regs[R_EDI], ==, 0x400000);
+}
+
+typedef struct SmpRunner {
+    CPUState *cpu;
+    int result;
+} SmpRunner;
+
+static gpointer smp_thread(gpointer opaque)
+{
+    SmpRunner *r = opaque;
+    for (int k = 0; k < 1000; k++) {
+        r->result = tcg_exec_vcpu(r->cpu);
+        if (r->result != VCPU_EXIT_KICK) {
+            break;
+        }
+    }
+    return NULL;
+}
+
+static void test_two_vcpus_atomics(void)
+{
+    CPUState *cpu2 = g_new0(CPUState, 1);
+    SmpRunner r1 = { .cpu = cpu }, r2 = { .cpu = cpu2 };
+    GThread *t1, *t2;
+
+    reset_pm32(lock_inc_start, lock_inc_end);
+    env->regs[R_EAX] = 1;
+    wr32(0x100000, 0);
+    wr32(0x100004, 0);
+    cpu2->index = 1;
+    cpu2->env = *env;
+    tcg_vcpu_init(cpu2);
+    cpu2->env.regs[R_ESP] = STACK_TOP - 0x1000;
+
+    t1 = g_thread_new("vcpu0", smp_thread, &r1);
+    t2 = g_thread_new("vcpu1", smp_thread, &r2);
+    g_thread_join(t1);
+    g_thread_join(t2);
+    g_assert_cmpint(r1.result, ==, VCPU_EXIT_HALT);
+    g_assert_cmpint(r2.result, ==, VCPU_EXIT_HALT);
+    g_assert_cmpuint(rd32(0x100000), ==, 4000000);
+    g_assert_cmpuint(rd32(0x100004), ==, 4000000);
+    tcg_vcpu_destroy(cpu2);
+    g_free(cpu2);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -812,5 +1000,9 @@ int main(int argc, char **argv)
     g_test_add_func("/tcg/exec/long-mode-switch", test_long_mode_switch);
     g_test_add_func("/tcg/exec/syscall", test_syscall);
     g_test_add_func("/tcg/exec/page-fault-long-mode", test_page_fault_long_mode);
+    g_test_add_func("/tcg/exec/misc32", test_misc32);
+    g_test_add_func("/tcg/exec/user-mode-int80", test_user_mode_int80);
+    g_test_add_func("/tcg/exec/user-mode-page-fault", test_user_mode_page_fault);
+    g_test_add_func("/tcg/exec/two-vcpus-atomics", test_two_vcpus_atomics);
     return g_test_run();
 }

@@ -140,6 +140,12 @@ static unsigned def_shift(const RegState *in, unsigned size)
     return F_CF | F_PF | F_ZF | F_SF;
 }
 
+/* Shifts by the constant 1: OF defined, AF not. */
+static unsigned def_shift1(const RegState *in, unsigned size) { return F_ALL & ~F_AF; }
+
+/* Shifts by 5: OF and AF undefined. */
+static unsigned def_shift5(const RegState *in, unsigned size) { return F_CF | F_PF | F_ZF | F_SF; }
+
 static unsigned def_shl_shr(const RegState *in, unsigned size)
 {
     unsigned f = def_shift(in, size);
@@ -210,8 +216,12 @@ static const Op ops[] = {
     { "shl cl", { 0xd3, 0xe0 }, 2, true, 0, false, false, def_shl_shr, false, true },
     { "shr cl", { 0xd3, 0xe8 }, 2, true, 0, false, false, def_shl_shr, false, true },
     { "sar cl", { 0xd3, 0xf8 }, 2, true, 0, false, false, def_shift, false, true },
-    { "shl 1", { 0xd1, 0xe0 }, 2, true, 0, false, false, def_shift },
-    { "sar 1", { 0xd1, 0xf8 }, 2, true, 0, false, false, def_shift },
+    { "shl 1", { 0xd1, 0xe0 }, 2, true, 0, false, false, def_shift1 },
+    { "shr 1", { 0xd1, 0xe8 }, 2, true, 0, false, false, def_shift1 },
+    { "sar 1", { 0xd1, 0xf8 }, 2, true, 0, false, false, def_shift1 },
+    { "rol 1", { 0xd1, 0xc0 }, 2, true, 0, false, false, def_all },
+    { "rcr 1", { 0xd1, 0xd8 }, 2, true, 0, false, false, def_all },
+    { "shl imm", { 0xc1, 0xe0, 0x05 }, 3, true, 0, false, false, def_shift5 },
     { "bt", { 0x0f, 0xa3, 0xd8 }, 3, false, 0, true, false, def_bt },
     { "bts", { 0x0f, 0xab, 0xd8 }, 3, false, 0, true, false, def_bt },
     { "btr", { 0x0f, 0xb3, 0xd8 }, 3, false, 0, true, false, def_bt },
@@ -297,6 +307,18 @@ static void check_case(const Op *op, unsigned size, const uint8_t *insn, size_t 
     }
 }
 
+static uint64_t rand64(void)
+{
+    uint64_t v = ((uint64_t)(uint32_t)g_test_rand_int() << 32) | (uint32_t)g_test_rand_int();
+    /* Bias towards small and boundary values, where flags change. */
+    switch (g_test_rand_int_range(0, 4)) {
+    case 0: return v & 0xff;
+    case 1: return v & 0xffff;
+    case 2: return v & 0xffffffff;
+    default: return v;
+    }
+}
+
 static void test_op(gconstpointer data)
 {
     const Op *op = data;
@@ -328,6 +350,17 @@ static void test_op(gconstpointer data)
                     }
                 }
             }
+        }
+        /* Random inputs; rerun with --seed to reproduce a failure. */
+        for (unsigned k = 0; k < 400; k++) {
+            RegState in = {
+                .rax = rand64(), .rbx = rand64(), .rcx = rand64(), .rdx = rand64(),
+                .flags = 0x2 | ((uint64_t)g_test_rand_int() & F_ALL),
+            };
+            if (op->shift_count) {
+                in.rcx &= 0xff;
+            }
+            check_case(op, size, insn, len, &in);
         }
     }
 }

@@ -163,16 +163,18 @@ static uint64_t carry_in(CPUX86State *env, unsigned op)
     return (op == ALU_ADC || op == ALU_SBB) ? cc_compute_c(env) : 0;
 }
 
-/* 00/08/.../38: op Eb,Gb / Ev,Gv */
-void op_alu_rm_r(TcgCpu *c, const Insn *i)
+/* The ALU forms take the operation from i->sub; the decoder picks the
+ * per-operation copies below (op_alu_*_N) so the operation switch folds. */
+static inline __attribute__((always_inline))
+void alu_rm_r(TcgCpu *c, const Insn *i, unsigned op)
 {
     unsigned size = i->opsize;
     uint64_t b = get_reg(c->env, i->reg, size);
-    rmw_rm(c, i, size, rmw_alu, b, carry_in(c->env, i->sub), i->sub, i->sub != ALU_CMP);
+    rmw_rm(c, i, size, rmw_alu, b, carry_in(c->env, op), op, op != ALU_CMP);
 }
 
-/* 02/0A/...: op Gb,Eb / Gv,Ev */
-void op_alu_r_rm(TcgCpu *c, const Insn *i)
+static inline __attribute__((always_inline))
+void alu_r_rm(TcgCpu *c, const Insn *i, unsigned op)
 {
     CPUX86State *env = c->env;
     unsigned size = i->opsize;
@@ -180,33 +182,38 @@ void op_alu_r_rm(TcgCpu *c, const Insn *i)
     CcState cc;
     b = ld_rm(c, i, size, &la);
     a = get_reg(env, i->reg, size);
-    r = alu_compute(i->sub, size, a, b, carry_in(env, i->sub), &cc);
-    if (i->sub != ALU_CMP) {
+    r = alu_compute(op, size, a, b, carry_in(env, op), &cc);
+    if (op != ALU_CMP) {
         set_reg(env, i->reg, size, r);
     }
     cc_commit(env, &cc);
 }
 
-/* 04/05/...: op AL/eAX, imm */
-void op_alu_acc_imm(TcgCpu *c, const Insn *i)
+static inline __attribute__((always_inline))
+void alu_acc_imm(TcgCpu *c, const Insn *i, unsigned op)
 {
     CPUX86State *env = c->env;
     unsigned size = i->opsize;
     CcState cc;
-    uint64_t r = alu_compute(i->sub, size, get_reg(env, R_EAX, size), i->imm,
-                             carry_in(env, i->sub), &cc);
-    if (i->sub != ALU_CMP) {
+    uint64_t r = alu_compute(op, size, get_reg(env, R_EAX, size), i->imm, carry_in(env, op), &cc);
+    if (op != ALU_CMP) {
         set_reg(env, R_EAX, size, r);
     }
     cc_commit(env, &cc);
 }
 
-/* 80/81/83: group 1 */
-void op_alu_rm_imm(TcgCpu *c, const Insn *i)
+static inline __attribute__((always_inline))
+void alu_rm_imm(TcgCpu *c, const Insn *i, unsigned op)
 {
-    rmw_rm(c, i, i->opsize, rmw_alu, i->imm & size_mask(i->opsize), carry_in(c->env, i->sub),
-           i->sub, i->sub != ALU_CMP);
+    rmw_rm(c, i, i->opsize, rmw_alu, i->imm & size_mask(i->opsize), carry_in(c->env, op), op,
+           op != ALU_CMP);
 }
+
+/* 00/08/.../38: op Eb,Gb / Ev,Gv; 02/0A/...: op Gb,Eb / Gv,Ev;
+ * 04/05/...: op AL/eAX, imm; 80/81/83: group 1 (N = the operation). */
+#define ALU_SPECIALIZE(n)                                                                   void op_alu_rm_r_##n(TcgCpu *c, const Insn *i) { alu_rm_r(c, i, n); }                   void op_alu_r_rm_##n(TcgCpu *c, const Insn *i) { alu_r_rm(c, i, n); }                   void op_alu_acc_imm_##n(TcgCpu *c, const Insn *i) { alu_acc_imm(c, i, n); }             void op_alu_rm_imm_##n(TcgCpu *c, const Insn *i) { alu_rm_imm(c, i, n); }
+ALU_SPECIALIZE(0) ALU_SPECIALIZE(1) ALU_SPECIALIZE(2) ALU_SPECIALIZE(3)
+ALU_SPECIALIZE(4) ALU_SPECIALIZE(5) ALU_SPECIALIZE(6) ALU_SPECIALIZE(7)
 
 void op_test_rm_r(TcgCpu *c, const Insn *i)
 {

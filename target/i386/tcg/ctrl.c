@@ -45,12 +45,12 @@ void op_jmp_rel(TcgCpu *c, const Insn *i)
     c->env->rip = i->imm;
 }
 
-void op_jcc(TcgCpu *c, const Insn *i)
-{
-    if (cc_test(c->env, i->op & 15)) {
-        c->env->rip = i->imm;
-    }
-}
+/* 70-7F, 0F 80-8F: one copy per condition (picked by the decoder). */
+#define JCC_SPECIALIZE(n)                                                                   void op_jcc_##n(TcgCpu *c, const Insn *i)                                               {                                                                                           if (cc_test(c->env, n)) {                                                                   c->env->rip = i->imm;                                                               }                                                                                   }
+JCC_SPECIALIZE(0) JCC_SPECIALIZE(1) JCC_SPECIALIZE(2) JCC_SPECIALIZE(3)
+JCC_SPECIALIZE(4) JCC_SPECIALIZE(5) JCC_SPECIALIZE(6) JCC_SPECIALIZE(7)
+JCC_SPECIALIZE(8) JCC_SPECIALIZE(9) JCC_SPECIALIZE(10) JCC_SPECIALIZE(11)
+JCC_SPECIALIZE(12) JCC_SPECIALIZE(13) JCC_SPECIALIZE(14) JCC_SPECIALIZE(15)
 
 void op_call_rel(TcgCpu *c, const Insn *i)
 {

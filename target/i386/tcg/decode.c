@@ -15,19 +15,20 @@
 #define ES(f, n, fl, s) { .fn = f, .name = n, .flags = (fl), .sub = (s) }
 #define G(n, fl, g) { .fn = NULL, .name = n, .flags = (fl), .group = (g) }
 
+/* The ALU rows use per-operation semantic copies (op_alu_*_N). */
 #define ALU_ROW(base, op, n, lk)                                                  \
-    [(base) + 0] = ES(op_alu_rm_r, n, D_MODRM | D_BYTE | (lk), op),                \
-    [(base) + 1] = ES(op_alu_rm_r, n, D_MODRM | (lk), op),                         \
-    [(base) + 2] = ES(op_alu_r_rm, n, D_MODRM | D_BYTE, op),                       \
-    [(base) + 3] = ES(op_alu_r_rm, n, D_MODRM, op),                                \
-    [(base) + 4] = ES(op_alu_acc_imm, n, D_BYTE | D_IMM(IMM_IB), op),              \
-    [(base) + 5] = ES(op_alu_acc_imm, n, D_IMM(IMM_IZ), op)
+    [(base) + 0] = ES(op_alu_rm_r_##op, n, D_MODRM | D_BYTE | (lk), op),           \
+    [(base) + 1] = ES(op_alu_rm_r_##op, n, D_MODRM | (lk), op),                    \
+    [(base) + 2] = ES(op_alu_r_rm_##op, n, D_MODRM | D_BYTE, op),                  \
+    [(base) + 3] = ES(op_alu_r_rm_##op, n, D_MODRM, op),                           \
+    [(base) + 4] = ES(op_alu_acc_imm_##op, n, D_BYTE | D_IMM(IMM_IB), op),         \
+    [(base) + 5] = ES(op_alu_acc_imm_##op, n, D_IMM(IMM_IZ), op)
 
 static const OpDesc grp1[8] = {
-    ES(op_alu_rm_imm, "add", D_LOCK, 0), ES(op_alu_rm_imm, "or", D_LOCK, 1),
-    ES(op_alu_rm_imm, "adc", D_LOCK, 2), ES(op_alu_rm_imm, "sbb", D_LOCK, 3),
-    ES(op_alu_rm_imm, "and", D_LOCK, 4), ES(op_alu_rm_imm, "sub", D_LOCK, 5),
-    ES(op_alu_rm_imm, "xor", D_LOCK, 6), ES(op_alu_rm_imm, "cmp", 0, 7),
+    ES(op_alu_rm_imm_0, "add", D_LOCK, 0), ES(op_alu_rm_imm_1, "or", D_LOCK, 1),
+    ES(op_alu_rm_imm_2, "adc", D_LOCK, 2), ES(op_alu_rm_imm_3, "sbb", D_LOCK, 3),
+    ES(op_alu_rm_imm_4, "and", D_LOCK, 4), ES(op_alu_rm_imm_5, "sub", D_LOCK, 5),
+    ES(op_alu_rm_imm_6, "xor", D_LOCK, 6), ES(op_alu_rm_imm_7, "cmp", 0, 7),
 };
 
 static const OpDesc grp1a[8] = {
@@ -84,8 +85,8 @@ static const OpDesc grp9[8] = {
     [7] = E(op_grp9, "rdseed", 0),
 };
 
-#define JCC8(n, name) [0x70 + (n)] = E(op_jcc, name, D_JCC | D_FORCE64 | D_IMM(IMM_REL8))
-#define JCCZ(n, name) [0x80 + (n)] = E(op_jcc, name, D_JCC | D_FORCE64 | D_IMM(IMM_RELZ))
+#define JCC8(n, name) [0x70 + (n)] = E(op_jcc_##n, name, D_JCC | D_FORCE64 | D_IMM(IMM_REL8))
+#define JCCZ(n, name) [0x80 + (n)] = E(op_jcc_##n, name, D_JCC | D_FORCE64 | D_IMM(IMM_RELZ))
 #define SETCC(n, name) [0x90 + (n)] = E(op_setcc, name, D_MODRM | D_BYTE)
 #define CMOV(n, name) [0x40 + (n)] = E(op_cmovcc, name, D_MODRM)
 #define R8(base, f, n, fl) \
@@ -306,6 +307,15 @@ static const OpDesc twobyte[256] = {
     R8(0xc8, op_bswap, "bswap", 0),
 };
 
+/* The three-byte maps: entries go here (SSSE3/SSE4, MOVBE, CRC32, ...). */
+static const OpDesc map0f38[256] = {
+    [0] = { 0 },
+};
+
+static const OpDesc map0f3a[256] = {
+    [0] = { 0 },
+};
+
 /* ---- instruction fetch ---- */
 
 typedef struct DecodeCtx {
@@ -455,6 +465,7 @@ static uint32_t decode_insn(DecodeCtx *d, Insn *i, uint64_t eip)
     uint32_t flags;
     uint8_t b;
     bool two = false, rip_rel = false;
+    unsigned map = MAP_1BYTE;
 
     memset(i, 0, sizeof(*i));
     i->eip = eip;
@@ -492,9 +503,25 @@ static uint32_t decode_insn(DecodeCtx *d, Insn *i, uint64_t eip)
     if (b == 0x0f) {
         two = true;
         b = fetch_byte(d);
-        desc = &twobyte[b];
+        if (b == 0x38) {
+            map = MAP_0F38;
+            b = fetch_byte(d);
+            desc = &map0f38[b];
+        } else if (b == 0x3a) {
+            map = MAP_0F3A;
+            b = fetch_byte(d);
+            desc = &map0f3a[b];
+        } else {
+            map = MAP_0F;
+            desc = &twobyte[b];
+        }
     } else {
         desc = &onebyte[b];
+    }
+    if (desc->pfx) {
+        /* F3/F2 win over 66 when both are present. */
+        unsigned v = (pfx & PFX_REP) ? 2 : (pfx & PFX_REPNE) ? 3 : (pfx & PFX_OPSIZE) ? 1 : 0;
+        desc = &desc->pfx[v];
     }
     i->op = b;
     i->prefixes = pfx;
@@ -632,8 +659,8 @@ static uint32_t decode_insn(DecodeCtx *d, Insn *i, uint64_t eip)
     }
     if (!i->fn) {
         i->fn = op_ud_unimp;
-        i->name = two ? "(unimplemented 0f)" : "(unimplemented)";
-        i->sub = two;
+        i->name = "(unimplemented)";
+        i->sub = (uint8_t)map;
         return D_END;
     }
     if ((code64 && (flags & D_INV64)) ||
@@ -695,7 +722,12 @@ TranslationBlock *x86_translate_tb(TcgCpu *c, uint64_t pc, uint64_t cs_base, uin
         if (d.fetch_failed) {
             /* Crosses into an unmapped page: end the TB before it, so the
              * fault is raised when execution gets there. */
-            g_assert(n > 0);
+            if (n == 0) {
+                /* Only non-RAM code gets here (a fault would have been
+                 * raised for the first instruction). */
+                c->excp_vector = EXCP_CANNOT_RUN;
+                tcg_cpu_loop_exit(c);
+            }
             d.page_host[1] = NULL;
             d.page_ram[1] = RAM_ADDR_INVALID;
             jmp0 = eip;

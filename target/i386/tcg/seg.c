@@ -8,7 +8,7 @@
 #include "exec/tcg.h"
 
 #define SEL_RPL(s) ((s) & 3)
-#define EXCP_TRIPLE (-2)
+#define EXCP_TRIPLE EXCP_TRIPLE_FAULT
 
 /* ---- mode bits ---- */
 
@@ -857,10 +857,13 @@ static void do_interrupt(TcgCpu *c, int vector, bool soft, bool hw, bool has_err
 {
     CPUX86State *env = c->env;
     if (log_enabled(LOG_INT)) {
-        log_printf("tcg: cpu %d %s %d (0x%x) err=%s0x%x at %04x:%016" PRIx64 " cpl=%d "
-                   "cr2=0x%" PRIx64 "\n", c->cs->index, soft ? "int" : "exception/irq", vector,
-                   vector, has_err ? "" : "-", err, env->segs[R_CS].selector, env->rip,
-                   x86_cpl(env), env->cr[2]);
+        char errbuf[16] = "none";
+        if (has_err) {
+            snprintf(errbuf, sizeof(errbuf), "0x%x", err);
+        }
+        log_printf("tcg: cpu %d %s 0x%x err=%s at %04x:%016" PRIx64 " cpl=%d cr2=0x%" PRIx64
+                   "\n", c->cs->index, soft ? "software int" : "exception/interrupt", vector,
+                   errbuf, env->segs[R_CS].selector, env->rip, x86_cpl(env), env->cr[2]);
     }
     env->halted = false;
     if (!(env->cr[0] & CR0_PE)) {
@@ -911,6 +914,7 @@ bool x86_tcg_check_interrupts(TcgCpu *c)
         if (vector < 0) {
             return false;
         }
+        vector &= 0xff;
         c->excp_delivering = vector;
         do_interrupt(c, vector, false, true, false, 0, env->rip);
         c->excp_delivering = -1;

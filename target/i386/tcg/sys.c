@@ -25,8 +25,9 @@ void op_ud(TcgCpu *c, const Insn *i)
 
 void op_ud_unimp(TcgCpu *c, const Insn *i)
 {
+    static const char *const map_prefix[] = { "", "0f ", "0f 38 ", "0f 3a " };
     log_mask(LOG_UNIMP, "tcg: unimplemented opcode %s%02x at %04x:%" PRIx64 " -> #UD\n",
-             i->sub ? "0f " : "", i->op, c->env->segs[R_CS].selector, i->eip);
+             map_prefix[i->sub & 3], i->op, c->env->segs[R_CS].selector, i->eip);
     raise_exception(c, EXCP_UD);
 }
 
@@ -248,6 +249,8 @@ static bool msr_read(TcgCpu *c, uint32_t msr, uint64_t *val)
     case MSR_TSC_AUX: *val = env->tsc_aux; return true;
     case 0xfe:          /* MTRRcap: no MTRRs to program */
     case 0x2ff:         /* MTRRdefType */
+    case 0x179:         /* MCG_CAP: no machine-check banks */
+    case 0x17a:         /* MCG_STATUS */
         *val = 0;
         return true;
     default:
@@ -308,6 +311,7 @@ static bool msr_write(TcgCpu *c, uint32_t msr, uint64_t val)
         return true;
     case MSR_TSC_AUX: env->tsc_aux = (uint32_t)val; return true;
     case 0x2ff:
+    case 0x17a:
         return true;
     default:
         return false;

@@ -320,15 +320,20 @@ typedef struct OpDesc {
     uint32_t flags;
     uint8_t sub;
     const struct OpDesc *group;   /* 8 entries selected by ModRM.reg */
+    /* 4 variants selected by the mandatory prefix (SSE style): none, 66,
+     * F3, F2. The chosen variant's flags replace this entry's. */
+    const struct OpDesc *pfx;
 } OpDesc;
+
+/* Opcode maps (Insn.sub of unimplemented opcodes, for the log). */
+enum { MAP_1BYTE, MAP_0F, MAP_0F38, MAP_0F3A };
 
 #define TB_MAX_INSNS 128
 
 /* ---- semantic functions ---- */
 #define DECLARE_OP(n) InsnFn n
 /* alu.c */
-DECLARE_OP(op_alu_rm_r); DECLARE_OP(op_alu_r_rm); DECLARE_OP(op_alu_acc_imm);
-DECLARE_OP(op_alu_rm_imm); DECLARE_OP(op_test_rm_r); DECLARE_OP(op_test_acc_imm);
+DECLARE_OP(op_test_rm_r); DECLARE_OP(op_test_acc_imm);
 DECLARE_OP(op_test_rm_imm); DECLARE_OP(op_inc_dec_rm); DECLARE_OP(op_inc_dec_reg);
 DECLARE_OP(op_not_rm); DECLARE_OP(op_neg_rm); DECLARE_OP(op_mul_rm); DECLARE_OP(op_imul_rm);
 DECLARE_OP(op_div_rm); DECLARE_OP(op_idiv_rm); DECLARE_OP(op_imul_r_rm);
@@ -346,8 +351,18 @@ DECLARE_OP(op_daa_das); DECLARE_OP(op_aaa_aas); DECLARE_OP(op_aam); DECLARE_OP(o
 DECLARE_OP(op_salc); DECLARE_OP(op_xlat); DECLARE_OP(op_nop);
 DECLARE_OP(op_movs); DECLARE_OP(op_stos); DECLARE_OP(op_lods); DECLARE_OP(op_cmps);
 DECLARE_OP(op_scas); DECLARE_OP(op_ins); DECLARE_OP(op_outs);
+#define DECLARE_ALU_SPECIALIZED(n) \
+    DECLARE_OP(op_alu_rm_r_##n); DECLARE_OP(op_alu_r_rm_##n); \
+    DECLARE_OP(op_alu_acc_imm_##n); DECLARE_OP(op_alu_rm_imm_##n);
+DECLARE_ALU_SPECIALIZED(0) DECLARE_ALU_SPECIALIZED(1) DECLARE_ALU_SPECIALIZED(2)
+DECLARE_ALU_SPECIALIZED(3) DECLARE_ALU_SPECIALIZED(4) DECLARE_ALU_SPECIALIZED(5)
+DECLARE_ALU_SPECIALIZED(6) DECLARE_ALU_SPECIALIZED(7)
 /* ctrl.c */
-DECLARE_OP(op_jmp_rel); DECLARE_OP(op_jcc); DECLARE_OP(op_call_rel); DECLARE_OP(op_ret);
+DECLARE_OP(op_jcc_0); DECLARE_OP(op_jcc_1); DECLARE_OP(op_jcc_2); DECLARE_OP(op_jcc_3);
+DECLARE_OP(op_jcc_4); DECLARE_OP(op_jcc_5); DECLARE_OP(op_jcc_6); DECLARE_OP(op_jcc_7);
+DECLARE_OP(op_jcc_8); DECLARE_OP(op_jcc_9); DECLARE_OP(op_jcc_10); DECLARE_OP(op_jcc_11);
+DECLARE_OP(op_jcc_12); DECLARE_OP(op_jcc_13); DECLARE_OP(op_jcc_14); DECLARE_OP(op_jcc_15);
+DECLARE_OP(op_jmp_rel); DECLARE_OP(op_call_rel); DECLARE_OP(op_ret);
 DECLARE_OP(op_jmp_rm); DECLARE_OP(op_call_rm); DECLARE_OP(op_loop); DECLARE_OP(op_jcxz);
 DECLARE_OP(op_push_reg); DECLARE_OP(op_pop_reg); DECLARE_OP(op_push_imm); DECLARE_OP(op_push_rm);
 DECLARE_OP(op_pop_rm); DECLARE_OP(op_push_sreg); DECLARE_OP(op_pop_sreg); DECLARE_OP(op_pusha);
