@@ -557,21 +557,35 @@ static void mmio_write(MemoryRegion *mr, hwaddr addr, uint64_t data, unsigned si
     }
 }
 
+/* Follows aliases to the region that serves a direct access of `size` bytes
+ * at *addr (adjusting *addr), or logs and returns NULL when nothing valid
+ * serves it. `what` is "read" or "write" for the log. */
+static MemoryRegion *dispatch_target(MemoryRegion *mr, hwaddr *addr, unsigned size,
+                                     const char *what)
+{
+    for (unsigned depth = 0; mr && mr->kind == MR_ALIAS && depth < RENDER_MAX_DEPTH; depth++) {
+        if ((Addr128)*addr + mr->alias_offset >= SPACE_END ||
+            !access_in_region(mr, *addr, size)) {
+            break;
+        }
+        *addr += mr->alias_offset;
+        mr = mr->alias;
+    }
+    if (!mr || !valid_access_size(size) || !access_in_region(mr, *addr, size) ||
+        (mr->kind != MR_MMIO && !memory_region_is_ram(mr))) {
+        log_guest_error("memory: invalid %s of %u bytes at 0x%" HWADDR_PRIx " in region "
+                        "'%s'\n", what, size, *addr, mr && mr->name ? mr->name : "?");
+        return NULL;
+    }
+    return mr;
+}
+
 MemTxResult memory_region_dispatch_read(MemoryRegion *mr, hwaddr addr,
                                         uint64_t *data, unsigned size)
 {
     *data = valid_access_size(size) ? size_mask(size) : UINT64_MAX;
-    for (unsigned depth = 0; mr && mr->kind == MR_ALIAS && depth < RENDER_MAX_DEPTH; depth++) {
-        if ((Addr128)addr + mr->alias_offset >= SPACE_END || !access_in_region(mr, addr, size)) {
-            break;
-        }
-        addr += mr->alias_offset;
-        mr = mr->alias;
-    }
-    if (!mr || !valid_access_size(size) || !access_in_region(mr, addr, size) ||
-        (mr->kind != MR_MMIO && !memory_region_is_ram(mr))) {
-        log_guest_error("memory: invalid read of %u bytes at 0x%" HWADDR_PRIx " in region "
-                        "'%s'\n", size, addr, mr && mr->name ? mr->name : "?");
+    mr = dispatch_target(mr, &addr, size, "read");
+    if (!mr) {
         return MEMTX_DECODE_ERROR;
     }
     if (mr->kind == MR_MMIO) {
@@ -599,17 +613,8 @@ MemTxResult memory_region_dispatch_read(MemoryRegion *mr, hwaddr addr,
 MemTxResult memory_region_dispatch_write(MemoryRegion *mr, hwaddr addr,
                                          uint64_t data, unsigned size)
 {
-    for (unsigned depth = 0; mr && mr->kind == MR_ALIAS && depth < RENDER_MAX_DEPTH; depth++) {
-        if ((Addr128)addr + mr->alias_offset >= SPACE_END || !access_in_region(mr, addr, size)) {
-            break;
-        }
-        addr += mr->alias_offset;
-        mr = mr->alias;
-    }
-    if (!mr || !valid_access_size(size) || !access_in_region(mr, addr, size) ||
-        (mr->kind != MR_MMIO && !memory_region_is_ram(mr))) {
-        log_guest_error("memory: invalid write of %u bytes at 0x%" HWADDR_PRIx " in region "
-                        "'%s'\n", size, addr, mr && mr->name ? mr->name : "?");
+    mr = dispatch_target(mr, &addr, size, "write");
+    if (!mr) {
         return MEMTX_DECODE_ERROR;
     }
     if (mr->kind == MR_MMIO) {

@@ -102,9 +102,16 @@ static bool option_argument(int argc, char **argv, int *i, const char *name, cha
     return true;
 }
 
-static bool parse_machine_option(StartupOptions *opts, const char *arg, GError **errp)
+/* Handles one key=value of an option; false with *errp set for an unknown
+ * key or a bad value. */
+typedef bool (*OptionKeyHandler)(StartupOptions *opts, const char *key, const char *value,
+                                 GError **errp);
+
+/* Parses "-option arg" as key=value pairs and hands each to `handler`. */
+static bool parse_keyed_option(StartupOptions *opts, const char *arg, const char *implied_key,
+                               OptionKeyHandler handler, GError **errp)
 {
-    g_autoptr(GHashTable) kv = keyval_parse(arg, "type", errp);
+    g_autoptr(GHashTable) kv = keyval_parse(arg, implied_key, errp);
     GHashTableIter iter;
     gpointer key, value;
 
@@ -113,77 +120,73 @@ static bool parse_machine_option(StartupOptions *opts, const char *arg, GError *
     }
     g_hash_table_iter_init(&iter, kv);
     while (g_hash_table_iter_next(&iter, &key, &value)) {
-        if (!strcmp(key, "type")) {
-            g_free(opts->machine_type);
-            opts->machine_type = g_strdup(value);
-        } else if (!strcmp(key, "accel")) {
-            g_free(opts->machine_accel);
-            opts->machine_accel = g_strdup(value);
-        } else if (!strcmp(key, "memory-backend")) {
-            g_free(opts->memory_backend);
-            opts->memory_backend = g_strdup(value);
-        } else {
-            error_setg(errp, "-machine: unsupported property '%s'", (char *)key);
+        if (!handler(opts, key, value, errp)) {
             return false;
         }
     }
     return true;
 }
 
-static bool parse_memory_option(StartupOptions *opts, const char *arg, GError **errp)
+static bool machine_option_key(StartupOptions *opts, const char *key, const char *value,
+                               GError **errp)
 {
-    g_autoptr(GHashTable) kv = keyval_parse(arg, "size", errp);
-    GHashTableIter iter;
-    gpointer key, value;
+    char **field;
 
-    if (!kv) {
+    if (!strcmp(key, "type")) {
+        field = &opts->machine_type;
+    } else if (!strcmp(key, "accel")) {
+        field = &opts->machine_accel;
+    } else if (!strcmp(key, "memory-backend")) {
+        field = &opts->memory_backend;
+    } else {
+        error_setg(errp, "-machine: unsupported property '%s'", key);
         return false;
     }
-    g_hash_table_iter_init(&iter, kv);
-    while (g_hash_table_iter_next(&iter, &key, &value)) {
-        if (!strcmp(key, "size")) {
-            if (!keyval_parse_size("-m", value, 'M', &opts->ram_size, errp)) {
-                return false;
-            }
-            opts->ram_size_given = true;
-        } else {
-            error_setg(errp, "-m: unsupported property '%s'", (char *)key);
-            return false;
-        }
-    }
+    g_free(*field);
+    *field = g_strdup(value);
     return true;
 }
 
-static bool parse_smp_option(StartupOptions *opts, const char *arg, GError **errp)
+static bool memory_option_key(StartupOptions *opts, const char *key, const char *value,
+                              GError **errp)
 {
-    g_autoptr(GHashTable) kv = keyval_parse(arg, "cpus", errp);
-    GHashTableIter iter;
-    gpointer key, value;
+    if (strcmp(key, "size") != 0) {
+        error_setg(errp, "-m: unsupported property '%s'", key);
+        return false;
+    }
+    if (!keyval_parse_size("-m", value, 'M', &opts->ram_size, errp)) {
+        return false;
+    }
+    opts->ram_size_given = true;
+    return true;
+}
+
+static bool smp_option_key(StartupOptions *opts, const char *key, const char *value,
+                           GError **errp)
+{
+    static const char *const topology_keys[] = {
+        "cpus", "maxcpus", "sockets", "cores", "threads",
+    };
     uint64_t n;
 
-    if (!kv) {
-        return false;
-    }
-    g_hash_table_iter_init(&iter, kv);
-    while (g_hash_table_iter_next(&iter, &key, &value)) {
-        if (!strcmp(key, "cpus") || !strcmp(key, "maxcpus") || !strcmp(key, "sockets") ||
-            !strcmp(key, "cores") || !strcmp(key, "threads")) {
-            if (!keyval_parse_uint64(key, value, &n, errp)) {
-                return false;
-            }
-            if (n == 0 || n > 1024) {
-                error_setg(errp, "-smp: %s=%s is out of range", (char *)key, (char *)value);
-                return false;
-            }
-            if (!strcmp(key, "cpus")) {
-                opts->smp = (unsigned)n;
-            }
-        } else {
-            error_setg(errp, "-smp: unsupported property '%s'", (char *)key);
+    for (size_t i = 0; i < G_N_ELEMENTS(topology_keys); i++) {
+        if (strcmp(key, topology_keys[i]) != 0) {
+            continue;
+        }
+        if (!keyval_parse_uint64(key, value, &n, errp)) {
             return false;
         }
+        if (n == 0 || n > 1024) {
+            error_setg(errp, "-smp: %s=%s is out of range", key, value);
+            return false;
+        }
+        if (!strcmp(key, "cpus")) {
+            opts->smp = (unsigned)n;
+        }
+        return true;
     }
-    return true;
+    error_setg(errp, "-smp: unsupported property '%s'", key);
+    return false;
 }
 
 static bool parse_accel_option(StartupOptions *opts, const char *arg, GError **errp)
@@ -239,7 +242,7 @@ static int parse_command_line(int argc, char **argv, StartupOptions *opts, GErro
                 machine_class_foreach(print_machine, NULL);
                 return 2;
             }
-            if (!parse_machine_option(opts, arg, errp)) return 1;
+            if (!parse_keyed_option(opts, arg, "type", machine_option_key, errp)) return 1;
         } else if (!strcmp(name, "accel")) {
             ARG();
             if (!strcmp(arg, "help") || !strcmp(arg, "?")) {
@@ -256,10 +259,10 @@ static int parse_command_line(int argc, char **argv, StartupOptions *opts, GErro
             opts->cpu_model = g_strdup(arg);
         } else if (!strcmp(name, "smp")) {
             ARG();
-            if (!parse_smp_option(opts, arg, errp)) return 1;
+            if (!parse_keyed_option(opts, arg, "cpus", smp_option_key, errp)) return 1;
         } else if (!strcmp(name, "m")) {
             ARG();
-            if (!parse_memory_option(opts, arg, errp)) return 1;
+            if (!parse_keyed_option(opts, arg, "size", memory_option_key, errp)) return 1;
         } else if (!strcmp(name, "object")) {
             ARG();
             g_ptr_array_add(opts->objects, g_strdup(arg));
