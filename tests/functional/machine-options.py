@@ -106,7 +106,28 @@ def case_mtree(k, guests, tmp):
         raise Failure('mtree output lacks %r\n' % missing + describe(proc))
 
 
+def case_start_paused(k, guests, tmp):
+    """-S: the vCPUs never run, so the guest prints nothing; SIGTERM ends the
+    process cleanly (status 0) with the terminal note on stderr."""
+    import signal
+    import subprocess
+    import time
+    proc = subprocess.Popen([k, '-accel', 'tcg', '-S', '-nographic', '-device', DEBUG_EXIT,
+                             '-kernel', os.path.join(guests, 'hello.elf')],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    time.sleep(1)   # long enough for an unpaused guest to have printed
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    if proc.returncode != 0 or out:
+        raise Failure('expected no guest output and status 0, got status %d, stdout %r, '
+                      'stderr %r' % (proc.returncode, out, err))
+    if b'terminating on signal' not in err:
+        raise Failure('expected the signal note on stderr, got %r' % err)
+
+
 CASES = {
+    'start-paused': case_start_paused,
     'machine-accel-fallback': case_machine_accel_fallback,
     'machine-accel-unknown': case_machine_accel_unknown,
     'default-accel-note': case_default_accel_note,

@@ -173,33 +173,29 @@ void alu_rm_r(TcgCpu *c, const Insn *i, unsigned op)
     rmw_rm(c, i, size, rmw_alu, b, carry_in(c->env, op), op, op != ALU_CMP);
 }
 
+/* `reg op b` into the register (CMP only sets the flags). */
 static inline __attribute__((always_inline))
-void alu_r_rm(TcgCpu *c, const Insn *i, unsigned op)
+void alu_into_reg(CPUX86State *env, unsigned op, unsigned reg, unsigned size, uint64_t b)
 {
-    CPUX86State *env = c->env;
-    unsigned size = i->opsize;
-    uint64_t la = 0, b, a, r;
     CcState cc;
-    b = ld_rm(c, i, size, &la);
-    a = get_reg(env, i->reg, size);
-    r = alu_compute(op, size, a, b, carry_in(env, op), &cc);
+    uint64_t r = alu_compute(op, size, get_reg(env, reg, size), b, carry_in(env, op), &cc);
     if (op != ALU_CMP) {
-        set_reg(env, i->reg, size, r);
+        set_reg(env, reg, size, r);
     }
     cc_commit(env, &cc);
 }
 
 static inline __attribute__((always_inline))
+void alu_r_rm(TcgCpu *c, const Insn *i, unsigned op)
+{
+    uint64_t la = 0, b = ld_rm(c, i, i->opsize, &la);
+    alu_into_reg(c->env, op, i->reg, i->opsize, b);
+}
+
+static inline __attribute__((always_inline))
 void alu_acc_imm(TcgCpu *c, const Insn *i, unsigned op)
 {
-    CPUX86State *env = c->env;
-    unsigned size = i->opsize;
-    CcState cc;
-    uint64_t r = alu_compute(op, size, get_reg(env, R_EAX, size), i->imm, carry_in(env, op), &cc);
-    if (op != ALU_CMP) {
-        set_reg(env, R_EAX, size, r);
-    }
-    cc_commit(env, &cc);
+    alu_into_reg(c->env, op, R_EAX, i->opsize, i->imm);
 }
 
 static inline __attribute__((always_inline))
@@ -215,27 +211,29 @@ void alu_rm_imm(TcgCpu *c, const Insn *i, unsigned op)
 ALU_SPECIALIZE(0) ALU_SPECIALIZE(1) ALU_SPECIALIZE(2) ALU_SPECIALIZE(3)
 ALU_SPECIALIZE(4) ALU_SPECIALIZE(5) ALU_SPECIALIZE(6) ALU_SPECIALIZE(7)
 
+/* TEST: the flags of `a & b`, nothing written. */
+static void test_flags(CPUX86State *env, unsigned size, uint64_t a, uint64_t b)
+{
+    CcState cc;
+    alu_compute(ALU_AND, size, a, b, 0, &cc);
+    cc_commit(env, &cc);
+}
+
 void op_test_rm_r(TcgCpu *c, const Insn *i)
 {
     uint64_t la = 0, a = ld_rm(c, i, i->opsize, &la);
-    CcState cc;
-    alu_compute(ALU_AND, i->opsize, a, get_reg(c->env, i->reg, i->opsize), 0, &cc);
-    cc_commit(c->env, &cc);
+    test_flags(c->env, i->opsize, a, get_reg(c->env, i->reg, i->opsize));
 }
 
 void op_test_acc_imm(TcgCpu *c, const Insn *i)
 {
-    CcState cc;
-    alu_compute(ALU_AND, i->opsize, get_reg(c->env, R_EAX, i->opsize), i->imm, 0, &cc);
-    cc_commit(c->env, &cc);
+    test_flags(c->env, i->opsize, get_reg(c->env, R_EAX, i->opsize), i->imm);
 }
 
 void op_test_rm_imm(TcgCpu *c, const Insn *i)
 {
     uint64_t la = 0, a = ld_rm(c, i, i->opsize, &la);
-    CcState cc;
-    alu_compute(ALU_AND, i->opsize, a, i->imm, 0, &cc);
-    cc_commit(c->env, &cc);
+    test_flags(c->env, i->opsize, a, i->imm);
 }
 
 static uint64_t rmw_incdec(uint64_t old, uint64_t arg, uint64_t aux, unsigned size,
@@ -373,26 +371,28 @@ void op_imul_rm(TcgCpu *c, const Insn *i)
     cc_set_result(env, cc_op_sized(CC_OP_MULB, size), lo, ovf);
 }
 
-void op_imul_r_rm(TcgCpu *c, const Insn *i)
+/* The two- and three-operand forms: the truncated product goes to i->reg. */
+static void imul_into_reg(CPUX86State *env, const Insn *i, uint64_t a, uint64_t b)
 {
-    CPUX86State *env = c->env;
     unsigned size = i->opsize;
-    uint64_t la = 0, b = ld_rm(c, i, size, &la), lo;
     bool ovf;
-    lo = imul_compute(sext(get_reg(env, i->reg, size), size), sext(b, size), size, NULL, &ovf);
+    uint64_t lo = imul_compute(sext(a, size), sext(b, size), size, NULL, &ovf);
     set_reg(env, i->reg, size, lo);
     cc_set_result(env, cc_op_sized(CC_OP_MULB, size), lo, ovf);
 }
 
+/* 0F AF: IMUL Gv, Ev */
+void op_imul_r_rm(TcgCpu *c, const Insn *i)
+{
+    uint64_t la = 0, b = ld_rm(c, i, i->opsize, &la);
+    imul_into_reg(c->env, i, get_reg(c->env, i->reg, i->opsize), b);
+}
+
+/* 69/6B: IMUL Gv, Ev, imm */
 void op_imul_r_rm_imm(TcgCpu *c, const Insn *i)
 {
-    CPUX86State *env = c->env;
-    unsigned size = i->opsize;
-    uint64_t la = 0, b = ld_rm(c, i, size, &la), lo;
-    bool ovf;
-    lo = imul_compute(sext(b, size), sext(i->imm, size), size, NULL, &ovf);
-    set_reg(env, i->reg, size, lo);
-    cc_set_result(env, cc_op_sized(CC_OP_MULB, size), lo, ovf);
+    uint64_t la = 0, b = ld_rm(c, i, i->opsize, &la);
+    imul_into_reg(c->env, i, b, i->imm);
 }
 
 void op_div_rm(TcgCpu *c, const Insn *i)
@@ -893,6 +893,24 @@ void op_xchg_acc_reg(TcgCpu *c, const Insn *i)
     set_reg(env, i->reg, i->opsize, a);
 }
 
+/* Compare-exchange of `size` bytes at la: returns the old value. The
+ * destination is written either way (with itself on failure), as the
+ * hardware does. */
+static uint64_t guest_cmpxchg(TcgCpu *c, uint64_t la, unsigned size, uint64_t expect,
+                              uint64_t desired)
+{
+    void *p = tcg_probe_write_host(c, la, size, cur_mmu(c));
+    uint64_t old;
+    if (p) {
+        old = expect;
+        atomic_cas(p, size, &old, desired);
+    } else {
+        old = ld_data(c, la, size);
+        st_data(c, la, old == expect ? desired : old, size);
+    }
+    return old;
+}
+
 /* 0F B0/B1 */
 void op_cmpxchg(TcgCpu *c, const Insn *i)
 {
@@ -913,17 +931,7 @@ void op_cmpxchg(TcgCpu *c, const Insn *i)
         return;
     }
     la = insn_linear(c, i);
-    {
-        void *p = tcg_probe_write_host(c, la, size, cur_mmu(c));
-        if (p) {
-            old = acc;
-            atomic_cas(p, size, &old, src);
-        } else {
-            old = ld_data(c, la, size);
-            /* The destination is written either way (with itself on failure). */
-            st_data(c, la, old == acc ? src : old, size);
-        }
-    }
+    old = guest_cmpxchg(c, la, size, acc, src);
     alu_compute(ALU_SUB, size, acc, old, 0, &cc);
     if (old != acc) {
         set_reg(env, R_EAX, size, old);
@@ -985,15 +993,7 @@ void op_cmpxchg8b_16b(TcgCpu *c, const Insn *i)
                           (uint32_t)env->regs[R_EAX];
         uint64_t desired = ((uint64_t)(uint32_t)env->regs[R_ECX] << 32) |
                            (uint32_t)env->regs[R_EBX];
-        uint64_t old;
-        void *p = tcg_probe_write_host(c, la, 8, cur_mmu(c));
-        if (p) {
-            old = expect;
-            atomic_cas(p, 8, &old, desired);
-        } else {
-            old = ld_data(c, la, 8);
-            st_data(c, la, old == expect ? desired : old, 8);
-        }
+        uint64_t old = guest_cmpxchg(c, la, 8, expect, desired);
         if (old == expect) {
             f |= CC_Z;
         } else {

@@ -283,6 +283,36 @@ static void check_code_target(TcgCpu *c, uint16_t sel, uint32_t hi, int cpl)
     }
 }
 
+/* Reads and checks the code descriptor of a protected-mode far JMP/CALL
+ * (`what` names it for the log); its presence is left to the caller. */
+static void read_far_code_target(TcgCpu *c, uint16_t sel, int cpl, const char *what,
+                                 uint32_t *lo, uint32_t *hi)
+{
+    if ((sel & ~3u) == 0) {
+        raise_exception_err(c, EXCP_GP, 0);
+    }
+    if (!read_descriptor(c, sel, lo, hi)) {
+        raise_exception_err(c, EXCP_GP, sel & 0xfffc);
+    }
+    if (!(*hi & DESC_S_MASK)) {
+        log_mask(LOG_UNIMP, "tcg: far %s through a gate or TSS (selector 0x%x, type %u)\n",
+                 what, sel, (*hi >> 8) & 0x1f);
+        raise_exception_err(c, EXCP_GP, sel & 0xfffc);
+    }
+    check_code_target(c, sel, *hi, cpl);
+}
+
+/* Pushes the far return address (CS, then IP) below sp; returns the new sp. */
+static uint64_t push_far_return(TcgCpu *c, uint64_t sp, unsigned ss, unsigned opsize,
+                                uint64_t next_eip)
+{
+    sp = addr_trunc(sp - opsize, ss);
+    st_data(c, seg_linear(c, R_SS, sp), c->env->segs[R_CS].selector, opsize);
+    sp = addr_trunc(sp - opsize, ss);
+    st_data(c, seg_linear(c, R_SS, sp), next_eip, opsize);
+    return sp;
+}
+
 void far_jump(TcgCpu *c, uint16_t sel, uint64_t offset, uint64_t next_eip)
 {
     CPUX86State *env = c->env;
@@ -295,18 +325,7 @@ void far_jump(TcgCpu *c, uint16_t sel, uint64_t offset, uint64_t next_eip)
         env->rip = offset;
         return;
     }
-    if ((sel & ~3u) == 0) {
-        raise_exception_err(c, EXCP_GP, 0);
-    }
-    if (!read_descriptor(c, sel, &lo, &hi)) {
-        raise_exception_err(c, EXCP_GP, sel & 0xfffc);
-    }
-    if (!(hi & DESC_S_MASK)) {
-        log_mask(LOG_UNIMP, "tcg: far jmp through a gate or TSS (selector 0x%x, type %u)\n",
-                 sel, (hi >> 8) & 0x1f);
-        raise_exception_err(c, EXCP_GP, sel & 0xfffc);
-    }
-    check_code_target(c, sel, hi, cpl);
+    read_far_code_target(c, sel, cpl, "jmp", &lo, &hi);
     load_cs_checked(c, sel, lo, hi, cpl);
     env->rip = truncate_ip(env, offset);
 }
@@ -321,34 +340,17 @@ void far_call(TcgCpu *c, uint16_t sel, uint64_t offset, unsigned opsize, uint64_
 
     tcg_stop_tb(c);
     if (!(env->cr[0] & CR0_PE) || (env->eflags & VM_MASK)) {
-        sp = addr_trunc(sp - opsize, ss);
-        st_data(c, seg_linear(c, R_SS, sp), env->segs[R_CS].selector, opsize);
-        sp = addr_trunc(sp - opsize, ss);
-        st_data(c, seg_linear(c, R_SS, sp), next_eip, opsize);
+        sp = push_far_return(c, sp, ss, opsize, next_eip);
         set_reg(env, R_ESP, ss, sp);
         load_seg_real(env, R_CS, sel);
         env->rip = offset;
         return;
     }
-    if ((sel & ~3u) == 0) {
-        raise_exception_err(c, EXCP_GP, 0);
-    }
-    if (!read_descriptor(c, sel, &lo, &hi)) {
-        raise_exception_err(c, EXCP_GP, sel & 0xfffc);
-    }
-    if (!(hi & DESC_S_MASK)) {
-        log_mask(LOG_UNIMP, "tcg: far call through a gate or TSS (selector 0x%x, type %u)\n",
-                 sel, (hi >> 8) & 0x1f);
-        raise_exception_err(c, EXCP_GP, sel & 0xfffc);
-    }
-    check_code_target(c, sel, hi, cpl);
+    read_far_code_target(c, sel, cpl, "call", &lo, &hi);
     if (!(hi & DESC_P_MASK)) {
         raise_exception_err(c, EXCP_NP, sel & 0xfffc);
     }
-    sp = addr_trunc(sp - opsize, ss);
-    st_data(c, seg_linear(c, R_SS, sp), env->segs[R_CS].selector, opsize);
-    sp = addr_trunc(sp - opsize, ss);
-    st_data(c, seg_linear(c, R_SS, sp), next_eip, opsize);
+    sp = push_far_return(c, sp, ss, opsize, next_eip);
     load_cs_checked(c, sel, lo, hi, cpl);
     set_reg(env, R_ESP, ss, sp);
     env->rip = truncate_ip(env, offset);
