@@ -221,72 +221,70 @@ uint64_t tcg_ld_slow(TcgCpu *c, uint64_t addr, unsigned size, int mmu_idx)
     return v;
 }
 
+/* The TLB entry of addr, filled for a store (or faulting) on a miss. */
+static TLBEntry *tlb_write_entry(TcgCpu *c, uint64_t addr, int mmu_idx)
+{
+    TLBEntry *e = tlb_entry(c, mmu_idx, addr);
+    if (!tag_hit(e->addr_write, addr & KESTREL_PAGE_MASK)) {
+        tlb_fill(c, addr, MMU_DATA_STORE, mmu_idx);
+    }
+    return e;
+}
+
+/* A store that crosses a page: faults now unless both pages are writable. */
+static void tlb_check_write_both_pages(TcgCpu *c, uint64_t addr, unsigned size, int mmu_idx)
+{
+    tlb_write_entry(c, addr, mmu_idx);
+    tlb_write_entry(c, (addr + size - 1) & KESTREL_PAGE_MASK, mmu_idx);
+}
+
+/* Dirty tracking for a store of `size` bytes at addr through RAM entry e
+ * (the probe does it just before its caller's host store). */
+static void tlb_store_notdirty(TcgCpu *c, TLBEntry *e, uint64_t addr, unsigned size,
+                               int mmu_idx)
+{
+    if (e->addr_write & TLB_NOTDIRTY) {
+        const TLBEntryFull *f = full_entry(c, mmu_idx, addr);
+        notdirty_write(c, e, f, f->ram_addr + (addr & ~KESTREL_PAGE_MASK), size);
+    }
+}
+
 void tcg_st_slow(TcgCpu *c, uint64_t addr, uint64_t val, unsigned size, int mmu_idx)
 {
-    uint64_t page = addr & KESTREL_PAGE_MASK;
     TLBEntry *e;
 
     if (!tlb_same_page(addr, size)) {
         /* Both pages must be writable before any byte is stored. */
-        uint64_t second = (addr + size - 1) & KESTREL_PAGE_MASK;
-        TLBEntry *e2 = tlb_entry(c, mmu_idx, second);
-        e = tlb_entry(c, mmu_idx, addr);
-        if (!tag_hit(e->addr_write, page)) {
-            tlb_fill(c, addr, MMU_DATA_STORE, mmu_idx);
-        }
-        if (!tag_hit(e2->addr_write, second)) {
-            tlb_fill(c, second, MMU_DATA_STORE, mmu_idx);
-        }
+        tlb_check_write_both_pages(c, addr, size, mmu_idx);
         for (unsigned k = 0; k < size; k++) {
             cpu_stb(c, addr + k, (uint8_t)(val >> (8 * k)), mmu_idx);
         }
         return;
     }
-    e = tlb_entry(c, mmu_idx, addr);
-    if (!tag_hit(e->addr_write, page)) {
-        tlb_fill(c, addr, MMU_DATA_STORE, mmu_idx);
-    }
+    e = tlb_write_entry(c, addr, mmu_idx);
     if (e->addr_write & TLB_MMIO) {
         mmio_write(c, full_entry(c, mmu_idx, addr)->phys + (addr & ~KESTREL_PAGE_MASK), val,
                    size);
         return;
     }
     memcpy((void *)(uintptr_t)(addr + e->addend), &val, size);
-    if (e->addr_write & TLB_NOTDIRTY) {
-        ram_addr_t ram = full_entry(c, mmu_idx, addr)->ram_addr + (addr & ~KESTREL_PAGE_MASK);
-        notdirty_write(c, e, full_entry(c, mmu_idx, addr), ram, size);
-    }
+    tlb_store_notdirty(c, e, addr, size, mmu_idx);
 }
 
 void *tcg_probe_write_host(TcgCpu *c, uint64_t addr, unsigned size, int mmu_idx)
 {
-    uint64_t page = addr & KESTREL_PAGE_MASK;
     TLBEntry *e;
     if (!tlb_same_page(addr, size)) {
         /* Fault now if either page is not writable; the caller falls back
          * to separate accesses. */
-        uint64_t second = (addr + size - 1) & KESTREL_PAGE_MASK;
-        TLBEntry *e2 = tlb_entry(c, mmu_idx, second);
-        e = tlb_entry(c, mmu_idx, addr);
-        if (!tag_hit(e->addr_write, page)) {
-            tlb_fill(c, addr, MMU_DATA_STORE, mmu_idx);
-        }
-        if (!tag_hit(e2->addr_write, second)) {
-            tlb_fill(c, second, MMU_DATA_STORE, mmu_idx);
-        }
+        tlb_check_write_both_pages(c, addr, size, mmu_idx);
         return NULL;
     }
-    e = tlb_entry(c, mmu_idx, addr);
-    if (!tag_hit(e->addr_write, page)) {
-        tlb_fill(c, addr, MMU_DATA_STORE, mmu_idx);
-    }
+    e = tlb_write_entry(c, addr, mmu_idx);
     if (e->addr_write & TLB_MMIO) {
         return NULL;
     }
-    if (e->addr_write & TLB_NOTDIRTY) {
-        ram_addr_t ram = full_entry(c, mmu_idx, addr)->ram_addr + (addr & ~KESTREL_PAGE_MASK);
-        notdirty_write(c, e, full_entry(c, mmu_idx, addr), ram, size);
-    }
+    tlb_store_notdirty(c, e, addr, size, mmu_idx);
     return (void *)(uintptr_t)(addr + e->addend);
 }
 
