@@ -285,7 +285,8 @@ static void kvm_region_add(MemoryListener *listener, MemoryRegionSection *sectio
     g_mutex_unlock(&s->slots_lock);
 }
 
-/* Calls fn on each slot inside the section's address range. */
+/* Calls fn on each slot inside the section's address range, under the
+ * slots lock. */
 static void for_each_section_slot(KVMState *s, const MemoryRegionSection *section,
                                   void (*fn)(KVMState *s, KVMSlot *slot, void *opaque),
                                   void *opaque)
@@ -293,6 +294,7 @@ static void for_each_section_slot(KVMState *s, const MemoryRegionSection *sectio
     hwaddr start = section->offset_within_address_space;
     uint64_t size = section->size;
 
+    g_mutex_lock(&s->slots_lock);
     for (unsigned i = 0; i < s->nr_slots; i++) {
         KVMSlot *slot = &s->slots[i];
         if (slot->used && slot->gpa >= start && slot->gpa - start < size
@@ -300,6 +302,7 @@ static void for_each_section_slot(KVMState *s, const MemoryRegionSection *sectio
             fn(s, slot, opaque);
         }
     }
+    g_mutex_unlock(&s->slots_lock);
 }
 
 static void delete_fn(KVMState *s, KVMSlot *slot, void *opaque)
@@ -314,9 +317,7 @@ static void kvm_region_del(MemoryListener *listener, MemoryRegionSection *sectio
     if (!section->mr || !memory_region_is_ram(section->mr)) {
         return;
     }
-    g_mutex_lock(&s->slots_lock);
     for_each_section_slot(s, section, delete_fn, NULL);
-    g_mutex_unlock(&s->slots_lock);
 }
 
 static void set_log_mask_fn(KVMState *s, KVMSlot *slot, void *opaque)
@@ -330,9 +331,7 @@ static void kvm_log_change(MemoryListener *listener, MemoryRegionSection *sectio
 {
     KVMState *s = container_of(listener, KVMState, memory_listener);
 
-    g_mutex_lock(&s->slots_lock);
     for_each_section_slot(s, section, set_log_mask_fn, &new_mask);
-    g_mutex_unlock(&s->slots_lock);
 }
 
 static void kvm_log_start(MemoryListener *listener, MemoryRegionSection *section,
@@ -356,9 +355,7 @@ static void kvm_log_sync(MemoryListener *listener, MemoryRegionSection *section)
 {
     KVMState *s = container_of(listener, KVMState, memory_listener);
 
-    g_mutex_lock(&s->slots_lock);
     for_each_section_slot(s, section, sync_fn, NULL);
-    g_mutex_unlock(&s->slots_lock);
 }
 
 static bool kvm_log_global_start(MemoryListener *listener, GError **errp)

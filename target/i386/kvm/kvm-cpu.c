@@ -8,6 +8,20 @@
 #include "hw/boards.h"
 #include "kestrel/log.h"
 
+/* A vCPU ioctl whose failure ends the sync: errp gets "<request> failed". */
+static bool vcpu_ioctl_checked(CPUState *cpu, unsigned long request, const char *name,
+                               void *arg, GError **errp)
+{
+    int ret = kvm_vcpu_ioctl(cpu, request, arg);
+    if (ret < 0) {
+        error_setg(errp, "%s failed: %s", name, g_strerror(-ret));
+        return false;
+    }
+    return true;
+}
+#define VCPU_IOCTL(cpu, request, arg, errp) \
+    vcpu_ioctl_checked(cpu, request, #request, arg, errp)
+
 /* ---- CPUID ---- */
 
 static void model_cpuid(void *opaque, uint32_t leaf, uint32_t subleaf, uint32_t regs[4])
@@ -166,10 +180,8 @@ static bool kvm_get_regs(CPUState *cpu, GError **errp)
 {
     CPUX86State *env = &cpu->env;
     struct kvm_regs regs;
-    int ret = kvm_vcpu_ioctl(cpu, KVM_GET_REGS, &regs);
 
-    if (ret < 0) {
-        error_setg(errp, "KVM_GET_REGS failed: %s", g_strerror(-ret));
+    if (!VCPU_IOCTL(cpu, KVM_GET_REGS, &regs, errp)) {
         return false;
     }
     env->regs[R_EAX] = regs.rax;
@@ -208,23 +220,15 @@ static bool kvm_put_regs(CPUState *cpu, GError **errp)
         .rip = env->rip,
         .rflags = x86_cpu_get_eflags(env) | RFLAGS_FIXED_1,
     };
-    int ret = kvm_vcpu_ioctl(cpu, KVM_SET_REGS, &regs);
-
-    if (ret < 0) {
-        error_setg(errp, "KVM_SET_REGS failed: %s", g_strerror(-ret));
-        return false;
-    }
-    return true;
+    return VCPU_IOCTL(cpu, KVM_SET_REGS, &regs, errp);
 }
 
 static bool kvm_get_sregs(CPUState *cpu, GError **errp)
 {
     CPUX86State *env = &cpu->env;
     struct kvm_sregs sregs;
-    int ret = kvm_vcpu_ioctl(cpu, KVM_GET_SREGS, &sregs);
 
-    if (ret < 0) {
-        error_setg(errp, "KVM_GET_SREGS failed: %s", g_strerror(-ret));
+    if (!VCPU_IOCTL(cpu, KVM_GET_SREGS, &sregs, errp)) {
         return false;
     }
     kvm_segment_to_cache(&env->segs[R_CS], &sregs.cs);
@@ -309,27 +313,23 @@ static bool kvm_put_sregs(CPUState *cpu, GError **errp)
 static bool kvm_get_fpu_state(CPUState *cpu, GError **errp)
 {
     CPUX86State *env = &cpu->env;
-    int ret;
 
     if (kvm_state->cap_xsave) {
         /* env.xsave has exactly the layout of struct kvm_xsave (4 KiB).
          * Larger images only exist for AMX, which Kestrel never enables. */
         G_STATIC_ASSERT(sizeof(struct kvm_xsave) >= X86_XSAVE_AREA_SIZE);
         struct kvm_xsave *xs = g_malloc0(sizeof(*xs));
-        ret = kvm_vcpu_ioctl(cpu, KVM_GET_XSAVE, xs);
-        if (ret == 0) {
+        bool ok = VCPU_IOCTL(cpu, KVM_GET_XSAVE, xs, errp);
+        if (ok) {
             memcpy(env->xsave, xs, X86_XSAVE_AREA_SIZE);
         }
         g_free(xs);
-        if (ret < 0) {
-            error_setg(errp, "KVM_GET_XSAVE failed: %s", g_strerror(-ret));
+        if (!ok) {
             return false;
         }
     } else {
         struct kvm_fpu fpu;
-        ret = kvm_vcpu_ioctl(cpu, KVM_GET_FPU, &fpu);
-        if (ret < 0) {
-            error_setg(errp, "KVM_GET_FPU failed: %s", g_strerror(-ret));
+        if (!VCPU_IOCTL(cpu, KVM_GET_FPU, &fpu, errp)) {
             return false;
         }
         kvm_fpu_to_xsave(env->xsave, &fpu);
@@ -337,9 +337,7 @@ static bool kvm_get_fpu_state(CPUState *cpu, GError **errp)
 
     if (kvm_state->cap_xcrs) {
         struct kvm_xcrs xcrs;
-        ret = kvm_vcpu_ioctl(cpu, KVM_GET_XCRS, &xcrs);
-        if (ret < 0) {
-            error_setg(errp, "KVM_GET_XCRS failed: %s", g_strerror(-ret));
+        if (!VCPU_IOCTL(cpu, KVM_GET_XCRS, &xcrs, errp)) {
             return false;
         }
         for (uint32_t i = 0; i < xcrs.nr_xcrs && i < KVM_MAX_XCRS; i++) {
@@ -354,23 +352,19 @@ static bool kvm_get_fpu_state(CPUState *cpu, GError **errp)
 static bool kvm_put_fpu_state(CPUState *cpu, GError **errp)
 {
     CPUX86State *env = &cpu->env;
-    int ret;
 
     if (kvm_state->cap_xsave) {
         struct kvm_xsave *xs = g_malloc0(sizeof(*xs));
         memcpy(xs, env->xsave, X86_XSAVE_AREA_SIZE);
-        ret = kvm_vcpu_ioctl(cpu, KVM_SET_XSAVE, xs);
+        bool ok = VCPU_IOCTL(cpu, KVM_SET_XSAVE, xs, errp);
         g_free(xs);
-        if (ret < 0) {
-            error_setg(errp, "KVM_SET_XSAVE failed: %s", g_strerror(-ret));
+        if (!ok) {
             return false;
         }
     } else {
         struct kvm_fpu fpu;
         kvm_fpu_from_xsave(&fpu, env->xsave);
-        ret = kvm_vcpu_ioctl(cpu, KVM_SET_FPU, &fpu);
-        if (ret < 0) {
-            error_setg(errp, "KVM_SET_FPU failed: %s", g_strerror(-ret));
+        if (!VCPU_IOCTL(cpu, KVM_SET_FPU, &fpu, errp)) {
             return false;
         }
     }
@@ -382,7 +376,7 @@ static bool kvm_put_fpu_state(CPUState *cpu, GError **errp)
         xcrs.xcrs[0].xcr = 0;
         /* x87 state is always enabled; a zeroed state means "reset". */
         xcrs.xcrs[0].value = env->xcr0 | 1;
-        ret = kvm_vcpu_ioctl(cpu, KVM_SET_XCRS, &xcrs);
+        int ret = kvm_vcpu_ioctl(cpu, KVM_SET_XCRS, &xcrs);
         if (ret < 0) {
             error_setg(errp, "KVM_SET_XCRS (xcr0=0x%" PRIx64 ") failed: %s",
                        env->xcr0 | 1, g_strerror(-ret));
@@ -399,9 +393,7 @@ static bool kvm_get_debugregs(CPUState *cpu, GError **errp)
     if (!kvm_state->cap_debugregs) {
         return true;
     }
-    int ret = kvm_vcpu_ioctl(cpu, KVM_GET_DEBUGREGS, &dbg);
-    if (ret < 0) {
-        error_setg(errp, "KVM_GET_DEBUGREGS failed: %s", g_strerror(-ret));
+    if (!VCPU_IOCTL(cpu, KVM_GET_DEBUGREGS, &dbg, errp)) {
         return false;
     }
     for (int i = 0; i < 4; i++) {
@@ -426,12 +418,7 @@ static bool kvm_put_debugregs(CPUState *cpu, GError **errp)
     /* DR6/DR7 are 32 bits wide; the upper half must be zero. */
     dbg.dr6 = (uint32_t)cpu->env.dr[6];
     dbg.dr7 = (uint32_t)cpu->env.dr[7];
-    int ret = kvm_vcpu_ioctl(cpu, KVM_SET_DEBUGREGS, &dbg);
-    if (ret < 0) {
-        error_setg(errp, "KVM_SET_DEBUGREGS failed: %s", g_strerror(-ret));
-        return false;
-    }
-    return true;
+    return VCPU_IOCTL(cpu, KVM_SET_DEBUGREGS, &dbg, errp);
 }
 
 /* ---- pending events ---- */
@@ -445,13 +432,10 @@ static bool kvm_get_events(CPUState *cpu, GError **errp)
     if (!kvm_state->cap_vcpu_events) {
         return true;
     }
-    int ret = kvm_vcpu_ioctl(cpu, KVM_GET_VCPU_EVENTS, ev);
-    if (ret < 0) {
-        acs->events_valid = false;
-        error_setg(errp, "KVM_GET_VCPU_EVENTS failed: %s", g_strerror(-ret));
+    acs->events_valid = VCPU_IOCTL(cpu, KVM_GET_VCPU_EVENTS, ev, errp);
+    if (!acs->events_valid) {
         return false;
     }
-    acs->events_valid = true;
     /* Without KVM_CAP_EXCEPTION_PAYLOAD (not enabled) KVM reports every
      * queued exception as injected; "pending" is folded in for safety. */
     if (ev->exception.injected || ev->exception.pending) {
@@ -501,9 +485,7 @@ static bool kvm_put_events(CPUState *cpu, AccelSyncLevel level, GError **errp)
     ev.exception_has_payload = 0;
     ev.exception_payload = 0;
 
-    int ret = kvm_vcpu_ioctl(cpu, KVM_SET_VCPU_EVENTS, &ev);
-    if (ret < 0) {
-        error_setg(errp, "KVM_SET_VCPU_EVENTS failed: %s", g_strerror(-ret));
+    if (!VCPU_IOCTL(cpu, KVM_SET_VCPU_EVENTS, &ev, errp)) {
         return false;
     }
     acs->events = ev;

@@ -1207,6 +1207,18 @@ static inline uint64_t str_reg(CPUX86State *env, unsigned r, unsigned asz)
     return addr_trunc(env->regs[r], asz);
 }
 
+/* Linear addresses of the source (seg:rSI, seg overridable) and the
+ * destination (ES:rDI) of a string instruction. */
+static inline uint64_t str_src(TcgCpu *c, const Insn *i)
+{
+    return seg_linear(c, i->seg, str_reg(c->env, R_ESI, i->addrsize));
+}
+
+static inline uint64_t str_dst(TcgCpu *c, const Insn *i)
+{
+    return seg_linear(c, R_ES, str_reg(c->env, R_EDI, i->addrsize));
+}
+
 static inline void str_advance(CPUX86State *env, unsigned r, unsigned asz, int64_t delta)
 {
     set_reg(env, r, asz, env->regs[r] + (uint64_t)delta);
@@ -1260,8 +1272,8 @@ void op_movs(TcgCpu *c, const Insn *i)
     unsigned size = i->opsize;
     int64_t d = str_delta(env, size);
     REP_LOOP({
-        uint64_t v = ld_data(c, seg_linear(c, i->seg, str_reg(env, R_ESI, i->addrsize)), size);
-        st_data(c, seg_linear(c, R_ES, str_reg(env, R_EDI, i->addrsize)), v, size);
+        uint64_t v = ld_data(c, str_src(c, i), size);
+        st_data(c, str_dst(c, i), v, size);
         str_advance(env, R_ESI, i->addrsize, d);
         str_advance(env, R_EDI, i->addrsize, d);
     }, false);
@@ -1274,7 +1286,7 @@ void op_stos(TcgCpu *c, const Insn *i)
     int64_t d = str_delta(env, size);
     uint64_t v = get_reg(env, R_EAX, size);
     REP_LOOP({
-        st_data(c, seg_linear(c, R_ES, str_reg(env, R_EDI, i->addrsize)), v, size);
+        st_data(c, str_dst(c, i), v, size);
         str_advance(env, R_EDI, i->addrsize, d);
     }, false);
 }
@@ -1285,7 +1297,7 @@ void op_lods(TcgCpu *c, const Insn *i)
     unsigned size = i->opsize;
     int64_t d = str_delta(env, size);
     REP_LOOP({
-        uint64_t v = ld_data(c, seg_linear(c, i->seg, str_reg(env, R_ESI, i->addrsize)), size);
+        uint64_t v = ld_data(c, str_src(c, i), size);
         set_reg(env, R_EAX, size, v);
         str_advance(env, R_ESI, i->addrsize, d);
     }, false);
@@ -1299,8 +1311,8 @@ void op_cmps(TcgCpu *c, const Insn *i)
     bool want_eq = (i->prefixes & PFX_REP) != 0;
     CcState cc = { 0 };
     REP_LOOP({
-        uint64_t a = ld_data(c, seg_linear(c, i->seg, str_reg(env, R_ESI, i->addrsize)), size);
-        uint64_t b = ld_data(c, seg_linear(c, R_ES, str_reg(env, R_EDI, i->addrsize)), size);
+        uint64_t a = ld_data(c, str_src(c, i), size);
+        uint64_t b = ld_data(c, str_dst(c, i), size);
         alu_compute(ALU_SUB, size, a, b, 0, &cc);
         cc_commit(env, &cc);
         str_advance(env, R_ESI, i->addrsize, d);
@@ -1317,7 +1329,7 @@ void op_scas(TcgCpu *c, const Insn *i)
     uint64_t a = get_reg(env, R_EAX, size);
     CcState cc = { 0 };
     REP_LOOP({
-        uint64_t b = ld_data(c, seg_linear(c, R_ES, str_reg(env, R_EDI, i->addrsize)), size);
+        uint64_t b = ld_data(c, str_dst(c, i), size);
         alu_compute(ALU_SUB, size, a, b, 0, &cc);
         cc_commit(env, &cc);
         str_advance(env, R_EDI, i->addrsize, d);
@@ -1332,7 +1344,7 @@ void op_ins(TcgCpu *c, const Insn *i)
     uint16_t port = env->regs[R_EDX] & 0xffff;
     check_io_permission(c, port, size);
     REP_LOOP({
-        uint64_t la = seg_linear(c, R_ES, str_reg(env, R_EDI, i->addrsize));
+        uint64_t la = str_dst(c, i);
         /* Probe the destination first so a fault does not lose port data. */
         tcg_probe_write_host(c, la, size, cur_mmu(c));
         st_data(c, la, tcg_io_read(c, port, size), size);
@@ -1348,7 +1360,7 @@ void op_outs(TcgCpu *c, const Insn *i)
     uint16_t port = env->regs[R_EDX] & 0xffff;
     check_io_permission(c, port, size);
     REP_LOOP({
-        uint64_t v = ld_data(c, seg_linear(c, i->seg, str_reg(env, R_ESI, i->addrsize)), size);
+        uint64_t v = ld_data(c, str_src(c, i), size);
         tcg_io_write(c, port, v, size);
         str_advance(env, R_ESI, i->addrsize, d);
     }, false);

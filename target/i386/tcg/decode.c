@@ -42,19 +42,16 @@ static const OpDesc grp2[8] = {
     ES(op_shift_rm, "sal", 0, 6), ES(op_shift_rm, "sar", 0, 7),
 };
 
-static const OpDesc grp3b[8] = {
-    E(op_test_rm_imm, "test", D_IMM(IMM_UB)), E(op_test_rm_imm, "test", D_IMM(IMM_UB)),
-    E(op_not_rm, "not", D_LOCK), E(op_neg_rm, "neg", D_LOCK),
-    E(op_mul_rm, "mul", 0), E(op_imul_rm, "imul", 0),
-    E(op_div_rm, "div", 0), E(op_idiv_rm, "idiv", 0),
-};
-
-static const OpDesc grp3v[8] = {
-    E(op_test_rm_imm, "test", D_IMM(IMM_IZ)), E(op_test_rm_imm, "test", D_IMM(IMM_IZ)),
-    E(op_not_rm, "not", D_LOCK), E(op_neg_rm, "neg", D_LOCK),
-    E(op_mul_rm, "mul", 0), E(op_imul_rm, "imul", 0),
-    E(op_div_rm, "div", 0), E(op_idiv_rm, "idiv", 0),
-};
+/* F6 (byte) and F7 differ only in the size of TEST's immediate. */
+#define GRP3(test_imm) {                                                       \
+    E(op_test_rm_imm, "test", D_IMM(test_imm)),                                \
+    E(op_test_rm_imm, "test", D_IMM(test_imm)),                                \
+    E(op_not_rm, "not", D_LOCK), E(op_neg_rm, "neg", D_LOCK),                  \
+    E(op_mul_rm, "mul", 0), E(op_imul_rm, "imul", 0),                          \
+    E(op_div_rm, "div", 0), E(op_idiv_rm, "idiv", 0),                          \
+}
+static const OpDesc grp3b[8] = GRP3(IMM_UB);
+static const OpDesc grp3v[8] = GRP3(IMM_IZ);
 
 static const OpDesc grp4[8] = {
     ES(op_inc_dec_rm, "inc", D_LOCK, 0), ES(op_inc_dec_rm, "dec", D_LOCK, 1),

@@ -53,17 +53,33 @@ bool x86_tlb_fill(TcgCpu *c, uint64_t addr, MMUAccessType access, int mmu_idx, b
         return true;
     }
 
-    if (env->efer & EFER_LMA) {
+    if ((env->efer & EFER_LMA) || (env->cr[4] & CR4_PAE)) {
+        /* 8-byte entries, 9 address bits a level: PML4, PDPT, PD, PT. PAE
+         * reads its PDPTE, then walks the last two levels. */
         static const unsigned shifts[4] = { 39, 30, 21, 12 };
-        uint64_t table = env->cr[3] & PTE_ADDR;
-        if ((uint64_t)((int64_t)(addr << 16) >> 16) != addr) {
-            if (probe) {
-                return false;
+        uint64_t table;
+        int first_lvl;
+        if (env->efer & EFER_LMA) {
+            if ((uint64_t)((int64_t)(addr << 16) >> 16) != addr) {
+                if (probe) {
+                    return false;
+                }
+                raise_exception_err(c, EXCP_GP, 0);
             }
-            raise_exception_err(c, EXCP_GP, 0);
+            table = env->cr[3] & PTE_ADDR;
+            first_lvl = 0;
+        } else {
+            hwaddr pdpte_addr = (env->cr[3] & 0xffffffe0u) + ((addr >> 30) & 3) * 8;
+            uint64_t pdpte = tcg_phys_ld(c, pdpte_addr, 8);
+            addr = (uint32_t)addr;
+            if (!(pdpte & PTE_P)) {
+                return page_fault(c, addr, err, probe);
+            }
+            table = pdpte & PTE_ADDR;
+            first_lvl = 2;
         }
         w.entry_size = 8;
-        for (int lvl = 0; lvl < 4; lvl++) {
+        for (int lvl = first_lvl; lvl < 4; lvl++) {
             hwaddr ea = table + ((addr >> shifts[lvl]) & 0x1ff) * 8;
             uint64_t e = tcg_phys_ld(c, ea, 8);
             w.entry_addr[w.levels] = ea;
@@ -77,43 +93,8 @@ bool x86_tlb_fill(TcgCpu *c, uint64_t addr, MMUAccessType access, int mmu_idx, b
             user_ok &= (e & PTE_US) != 0;
             write_ok &= (e & PTE_RW) != 0;
             exec_ok &= !(nxe && (e & PTE_NX));
-            if (lvl == 1 && (e & PTE_PS)) {
-                page_size = 1ull << 30;
-                break;
-            }
-            if (lvl == 2 && (e & PTE_PS)) {
-                page_size = 1ull << 21;
-                break;
-            }
-            table = e & PTE_ADDR;
-        }
-        final = w.entry[w.levels - 1];
-        base = final & PTE_ADDR & ~(page_size - 1);
-    } else if (env->cr[4] & CR4_PAE) {
-        hwaddr pdpte_addr = (env->cr[3] & 0xffffffe0u) + ((addr >> 30) & 3) * 8;
-        uint64_t pdpte = tcg_phys_ld(c, pdpte_addr, 8), table;
-        addr = (uint32_t)addr;
-        if (!(pdpte & PTE_P)) {
-            return page_fault(c, addr, err, probe);
-        }
-        w.entry_size = 8;
-        table = pdpte & PTE_ADDR;
-        for (int lvl = 0; lvl < 2; lvl++) {
-            hwaddr ea = table + ((addr >> (lvl ? 12 : 21)) & 0x1ff) * 8;
-            uint64_t e = tcg_phys_ld(c, ea, 8);
-            w.entry_addr[w.levels] = ea;
-            w.entry[w.levels++] = e;
-            if (!(e & PTE_P)) {
-                return page_fault(c, addr, err, probe);
-            }
-            if (e & rsvd_nx) {
-                return page_fault(c, addr, err | PF_ERR_P | PF_ERR_RSVD, probe);
-            }
-            user_ok &= (e & PTE_US) != 0;
-            write_ok &= (e & PTE_RW) != 0;
-            exec_ok &= !(nxe && (e & PTE_NX));
-            if (lvl == 0 && (e & PTE_PS)) {
-                page_size = 1ull << 21;
+            if ((lvl == 1 || lvl == 2) && (e & PTE_PS)) {
+                page_size = 1ull << shifts[lvl];    /* 1 GiB or 2 MiB */
                 break;
             }
             table = e & PTE_ADDR;

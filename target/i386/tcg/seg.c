@@ -647,6 +647,22 @@ static void tss_stack(TcgCpu *c, unsigned dpl, uint16_t *ss_out, uint64_t *sp_ou
     }
 }
 
+/* Last step of delivery through an interrupt/trap gate of `gate_type`: CS
+ * (descriptor clo/chi at new_cpl) and RIP to the handler, then the flags
+ * the gate clears. */
+static void enter_handler(TcgCpu *c, uint16_t sel, uint32_t clo, uint32_t chi, int new_cpl,
+                          uint64_t offset, unsigned gate_type)
+{
+    CPUX86State *env = c->env;
+    set_accessed(c, sel, &chi);
+    segcache_from_desc(&env->segs[R_CS], (uint16_t)((sel & 0xfffc) | (unsigned)new_cpl), clo, chi);
+    env->rip = offset;
+    if (!(gate_type & 1)) {
+        env->eflags &= ~(uint64_t)IF_MASK;    /* interrupt gate */
+    }
+    env->eflags &= ~(uint64_t)(TF_MASK | NT_MASK | RF_MASK | VM_MASK);
+}
+
 static void deliver_protected(TcgCpu *c, int vector, bool soft, bool hw, bool has_err,
                               uint32_t err, uint64_t ret_ip)
 {
@@ -754,13 +770,17 @@ static void deliver_protected(TcgCpu *c, int vector, bool soft, bool hw, bool ha
         }
     }
     set_reg(env, R_ESP, ssz, sp);
-    set_accessed(c, sel, &chi);
-    segcache_from_desc(&env->segs[R_CS], (uint16_t)((sel & 0xfffc) | (unsigned)new_cpl), clo, chi);
-    env->rip = offset;
-    if (!(type & 1)) {
-        env->eflags &= ~(uint64_t)IF_MASK;
+    enter_handler(c, sel, clo, chi, new_cpl, offset, type);
+}
+
+/* A 64-bit TSS stack pointer (RSPn or ISTn) at byte offset off. */
+static uint64_t tss64_stack(TcgCpu *c, uint64_t off, uint32_t ext)
+{
+    CPUX86State *env = c->env;
+    if (off + 7 > env->tr.limit) {
+        raise_exception_err(c, EXCP_TS, (env->tr.selector & 0xfffc) | ext);
     }
-    env->eflags &= ~(uint64_t)(TF_MASK | NT_MASK | RF_MASK | VM_MASK);
+    return cpu_ldq(c, env->tr.base + off, MMU_IDX_KERNEL);
 }
 
 static void deliver_long(TcgCpu *c, int vector, bool soft, bool hw, bool has_err, uint32_t err,
@@ -816,17 +836,9 @@ static void deliver_long(TcgCpu *c, int vector, bool soft, bool hw, bool has_err
     new_cpl = (!(chi & DESC_C_MASK) && dpl < (unsigned)cpl) ? (int)dpl : cpl;
     mmu = x86_mmu_idx_for_cpl(new_cpl);
     if (ist) {
-        uint64_t off = 0x24 + (ist - 1) * 8;
-        if (off + 7 > env->tr.limit) {
-            raise_exception_err(c, EXCP_TS, (env->tr.selector & 0xfffc) | ext);
-        }
-        sp = cpu_ldq(c, env->tr.base + off, MMU_IDX_KERNEL);
+        sp = tss64_stack(c, 0x24 + (ist - 1) * 8, ext);
     } else if (new_cpl != cpl) {
-        uint64_t off = 4 + (unsigned)new_cpl * 8;
-        if (off + 7 > env->tr.limit) {
-            raise_exception_err(c, EXCP_TS, (env->tr.selector & 0xfffc) | ext);
-        }
-        sp = cpu_ldq(c, env->tr.base + off, MMU_IDX_KERNEL);
+        sp = tss64_stack(c, 4 + (unsigned)new_cpl * 8, ext);
     } else {
         sp = env->regs[R_ESP];
     }
@@ -843,13 +855,7 @@ static void deliver_long(TcgCpu *c, int vector, bool soft, bool hw, bool has_err
         load_null_seg(env, R_SS, (uint16_t)new_cpl, new_cpl);
     }
     env->regs[R_ESP] = sp;
-    set_accessed(c, sel, &chi);
-    segcache_from_desc(&env->segs[R_CS], (uint16_t)((sel & 0xfffc) | (unsigned)new_cpl), clo, chi);
-    env->rip = offset;
-    if (!(type & 1)) {
-        env->eflags &= ~(uint64_t)IF_MASK;
-    }
-    env->eflags &= ~(uint64_t)(TF_MASK | NT_MASK | RF_MASK | VM_MASK);
+    enter_handler(c, sel, clo, chi, new_cpl, offset, type);
 }
 
 /* Delivers one event. hw: an exception or external interrupt (EXT = 1 in

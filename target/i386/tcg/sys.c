@@ -684,6 +684,13 @@ static void set_flat_seg(SegmentCache *sc, uint16_t sel, uint32_t flags)
     sc->flags = flags | DESC_P_MASK | DESC_S_MASK | DESC_G_MASK | DESC_A_MASK;
 }
 
+/* The flat ring-3 code segment SYSRET and SYSEXIT load (64- or 32-bit). */
+static void set_user_code_seg(CPUX86State *env, uint16_t sel, bool code64)
+{
+    set_flat_seg(&env->segs[R_CS], sel | 3, DESC_CS_MASK | DESC_R_MASK |
+                 (code64 ? DESC_L_MASK : DESC_B_MASK) | (3u << DESC_DPL_SHIFT));
+}
+
 void op_syscall(TcgCpu *c, const Insn *i)
 {
     CPUX86State *env = c->env;
@@ -713,12 +720,10 @@ void op_sysret(TcgCpu *c, const Insn *i)
         if (!canonical(env->regs[R_ECX])) {
             raise_exception_err(c, EXCP_GP, 0);
         }
-        set_flat_seg(&env->segs[R_CS], (sel + 16) | 3,
-                     DESC_CS_MASK | DESC_R_MASK | DESC_L_MASK | (3u << DESC_DPL_SHIFT));
+        set_user_code_seg(env, sel + 16, true);
         env->rip = env->regs[R_ECX];
     } else {
-        set_flat_seg(&env->segs[R_CS], sel | 3,
-                     DESC_CS_MASK | DESC_R_MASK | DESC_B_MASK | (3u << DESC_DPL_SHIFT));
+        set_user_code_seg(env, sel, false);
         env->rip = (uint32_t)env->regs[R_ECX];
     }
     env->segs[R_SS].selector = (uint16_t)((sel + 8) | 3);
@@ -751,24 +756,15 @@ void op_sysexit(TcgCpu *c, const Insn *i)
     CPUX86State *env = c->env;
     uint16_t sel = (uint16_t)env->sysenter_cs;
     bool to64 = (i->prefixes & PFX_REXW) != 0;
+    uint16_t cs = sel + (to64 ? 32 : 16);    /* SS follows CS */
     if (!(env->cr[0] & CR0_PE) || (sel & 0xfffc) == 0) {
         raise_exception_err(c, EXCP_GP, 0);
     }
     require_cpl0(c);
-    if (to64) {
-        set_flat_seg(&env->segs[R_CS], (sel + 32) | 3,
-                     DESC_CS_MASK | DESC_R_MASK | DESC_L_MASK | (3u << DESC_DPL_SHIFT));
-        set_flat_seg(&env->segs[R_SS], (sel + 40) | 3,
-                     DESC_W_MASK | DESC_B_MASK | (3u << DESC_DPL_SHIFT));
-        env->regs[R_ESP] = env->regs[R_ECX];
-        env->rip = env->regs[R_EDX];
-    } else {
-        set_flat_seg(&env->segs[R_CS], (sel + 16) | 3,
-                     DESC_CS_MASK | DESC_R_MASK | DESC_B_MASK | (3u << DESC_DPL_SHIFT));
-        set_flat_seg(&env->segs[R_SS], (sel + 24) | 3,
-                     DESC_W_MASK | DESC_B_MASK | (3u << DESC_DPL_SHIFT));
-        env->regs[R_ESP] = (uint32_t)env->regs[R_ECX];
-        env->rip = (uint32_t)env->regs[R_EDX];
-    }
+    set_user_code_seg(env, cs, to64);
+    set_flat_seg(&env->segs[R_SS], (cs + 8) | 3,
+                 DESC_W_MASK | DESC_B_MASK | (3u << DESC_DPL_SHIFT));
+    env->regs[R_ESP] = to64 ? env->regs[R_ECX] : (uint32_t)env->regs[R_ECX];
+    env->rip = to64 ? env->regs[R_EDX] : (uint32_t)env->regs[R_EDX];
     tcg_stop_tb(c);
 }
