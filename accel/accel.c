@@ -42,3 +42,15 @@ char *accel_list_names(void)
     }
     return g_string_free(names, FALSE);
 }
+
+bool accel_irqchip_in_kernel(void)
+{
+    return current && current->irqchip_in_kernel && current->irqchip_in_kernel();
+}
+
+void accel_set_gsi(unsigned gsi, int level)
+{
+    if (current && current->set_gsi) {
+        current->set_gsi(gsi, level);
+    }
+}

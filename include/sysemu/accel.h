@@ -41,6 +41,13 @@ typedef struct AccelOps {
     void (*get_state)(CPUState *cpu);
     /* accelerator <- env. vCPU thread. */
     bool (*put_state)(CPUState *cpu, AccelSyncLevel level, GError **errp);
+    /* Interrupt controllers the accelerator emulates itself (KVM's in-kernel
+     * PIC, IOAPIC and LAPIC, plus its PIT). NULL or false: the machine must
+     * provide them. Decided by init_machine. */
+    bool (*irqchip_in_kernel)(void);
+    /* Sets the level of a GSI (IOAPIC pin; ISA IRQs 0-15 also drive the PIC)
+     * on the in-kernel controllers. Any thread holding the big lock. */
+    void (*set_gsi)(unsigned gsi, int level);
     /* Called on the main thread when the machine is reset, before CPUs reset. */
     void (*machine_reset)(MachineState *ms);
     /* Tear-down at exit, after all vCPU threads are joined. */
@@ -52,6 +59,11 @@ const AccelOps *accel_find(const char *name);
 /* The accelerator chosen at start-up (NULL before). */
 const AccelOps *current_accel(void);
 void accel_set_current(const AccelOps *ops);
+/* Capability queries for machines (hw/ never asks which accelerator runs,
+ * only what it provides). */
+bool accel_irqchip_in_kernel(void);
+void accel_set_gsi(unsigned gsi, int level);
+
 /* Comma-separated list of registered names, for -accel help. */
 char *accel_list_names(void);
 
