@@ -38,6 +38,7 @@ typedef struct StartupOptions {
     char *kernel, *initrd, *append;
     bool nographic;
     bool nodefaults;
+    bool no_acpi;
     bool start_paused;
     char *dirty_log_file;
 } StartupOptions;
@@ -55,7 +56,7 @@ static void print_help(void)
            "Standard options:\n"
            "-h or -help            display this help and exit\n"
            "-version               display version information and exit\n"
-           "-machine [type=]name[,accel=kvm:tcg][,memory-backend=id]\n"
+           "-machine [type=]name[,accel=kvm:tcg][,memory-backend=id][,acpi=on|off]\n"
            "                       select the machine ('-machine help' lists them)\n"
            "-M name                same as -machine name\n"
            "-accel name            select an accelerator (kvm, tcg); repeat for a fallback order\n"
@@ -78,6 +79,7 @@ static void print_help(void)
            "-nographic             no display; serial on stdio\n"
            "-display none          no display\n"
            "-nodefaults            create no default devices\n"
+           "-no-acpi               no ACPI tables (an MP table describes the CPUs instead)\n"
            "\nRun control:\n"
            "-S                     do not start the CPUs (start paused)\n"
            "-no-reboot             exit instead of rebooting\n"
@@ -138,6 +140,13 @@ static bool machine_option_key(StartupOptions *opts, const char *key, const char
         field = &opts->machine_accel;
     } else if (!strcmp(key, "memory-backend")) {
         field = &opts->memory_backend;
+    } else if (!strcmp(key, "acpi")) {
+        bool acpi;
+        if (!keyval_parse_bool(key, value, &acpi, errp)) {
+            return false;
+        }
+        opts->no_acpi = !acpi;
+        return true;
     } else {
         error_setg(errp, "-machine: unsupported property '%s'", key);
         return false;
@@ -301,6 +310,8 @@ static int parse_command_line(int argc, char **argv, StartupOptions *opts, GErro
             }
         } else if (!strcmp(name, "nodefaults")) {
             opts->nodefaults = true;
+        } else if (!strcmp(name, "no-acpi")) {
+            opts->no_acpi = true;
         } else if (!strcmp(name, "S")) {
             opts->start_paused = true;
         } else if (!strcmp(name, "no-reboot")) {
@@ -690,6 +701,7 @@ static bool build_machine(StartupOptions *opts, MachineState *ms, GError **errp)
     ms->initrd_filename = g_strdup(opts->initrd);
     ms->kernel_cmdline = g_strdup(opts->append ? opts->append : "");
     ms->defaults_enabled = !opts->nodefaults;
+    ms->acpi_enabled = !opts->no_acpi;
     ms->graphics_enabled = false;
     ms->accel_list = g_strdup(opts->machine_accel);
     current_machine = ms;

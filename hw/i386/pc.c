@@ -8,6 +8,7 @@
 #include "hw/i386/multiboot.h"
 #include "hw/boards.h"
 #include "hw/char/serial.h"
+#include "sysemu/accel.h"
 #include "sysemu/cpus.h"
 #include "sysemu/hostmem.h"
 
@@ -82,10 +83,33 @@ void pc_boot_cpus(PCMachineState *pcms)
         x86_cpu_reset(env);
         env->a20_enabled = true;
     }
+    /* The application processors wait for INIT/SIPI from the boot CPU. */
+    for (unsigned i = 1; i < nr_cpus; i++) {
+        cpus[i]->env.halted = true;
+    }
+    if (pcms->bios_area_image) {
+        address_space_write_rom(&address_space_memory, PC_BIOS_AREA_TABLES_BASE,
+                                g_bytes_get_data(pcms->bios_area_image, NULL),
+                                g_bytes_get_size(pcms->bios_area_image));
+    }
     if (pcms->boot_plan) {
-        /* Only the boot CPU enters the kernel; the others keep their reset
-         * state (waiting for INIT/SIPI once SMP exists). */
+        /* Only the boot CPU enters the kernel. */
         x86_boot_plan_apply(pcms->boot_plan, nr_cpus > 0 ? &cpus[0]->env : NULL);
+    }
+}
+
+static void pc_gsi_set(void *opaque, int gsi, int level)
+{
+    accel_set_gsi((unsigned)gsi, level);
+}
+
+/* Interrupt lines: with an accelerator that emulates the PIC and IOAPIC
+ * (KVM's in-kernel irqchip) each GSI goes straight to it. Otherwise they
+ * stay unconnected until Kestrel has its own interrupt controllers. */
+static void pc_gsi_init(PCMachineState *pcms)
+{
+    for (int i = 0; i < PC_NUM_GSIS; i++) {
+        pcms->gsi[i] = accel_irqchip_in_kernel() ? irq_new(pc_gsi_set, pcms, i) : NULL;
     }
 }
 
@@ -97,6 +121,7 @@ static bool pc_create_serials(PCMachineState *pcms, GError **errp)
         if (pcms->serials[i] == NULL) {
             return false;
         }
+        serial_set_irq(pcms->serials[i], pcms->gsi[PC_COM_IRQ(i)]);
     }
     return true;
 }
@@ -118,6 +143,13 @@ static bool pc_init(MachineState *ms, GError **errp)
     }
 
     pc_memory_init(pcms, get_system_memory(), &ms->ram_backend->mr, ms->ram_size);
+    if (!memory_region_init_rom(&pcms->bios_area, NULL, "pc.bios-tables",
+                                PC_BIOS_AREA_TABLES_SIZE, errp)) {
+        return false;
+    }
+    memory_region_add_subregion_overlap(get_system_memory(), PC_BIOS_AREA_TABLES_BASE,
+                                        &pcms->bios_area, 1);
+    pc_gsi_init(pcms);
 
     pcms->fw_cfg = fw_cfg_init_io(FW_CFG_IO_BASE, true, errp);
     if (pcms->fw_cfg == NULL) {

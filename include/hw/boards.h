@@ -33,6 +33,7 @@ struct MachineState {
     HostMemoryBackend *ram_backend; /* the machine's RAM (created if none given) */
     bool defaults_enabled;          /* false with -nodefaults */
     bool graphics_enabled;          /* false with -nographic / -display none */
+    bool acpi_enabled;              /* false with -no-acpi / -machine acpi=off */
     char *accel_list;               /* -machine accel=kvm:tcg */
     FWCfgState *fw_cfg;
     void *board;                    /* the machine's own state */

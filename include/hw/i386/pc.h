@@ -10,6 +10,7 @@
 #include "hw/i386/e820.h"
 #include "hw/i386/x86-boot.h"
 #include "hw/nvram/fw_cfg.h"
+#include "hw/irq.h"
 
 /* RAM of this size or more is split: 3 GiB below the PCI hole, the rest
  * above 4 GiB. Smaller RAM sits entirely below 4 GiB. */
@@ -25,6 +26,15 @@
 #define PC_IOAPIC_BASE           0xfec00000ULL
 #define PC_LAPIC_BASE            0xfee00000ULL
 
+/* The BIOS area 0xE0000-0xFFFFF: a ROM holding the firmware tables (ACPI
+ * or the MP table) that Linux finds by scanning it. */
+#define PC_BIOS_AREA_TABLES_BASE 0xe0000ULL
+#define PC_BIOS_AREA_TABLES_SIZE 0x20000ULL
+
+/* IOAPIC pins; ISA IRQ n is GSI n. */
+#define PC_NUM_GSIS              24
+#define PC_COM_IRQ(index)        (((index) & 1) ? 3 : 4)
+
 #define PC_DEFAULT_RAM_SIZE      (128ULL << 20)
 #define PC_MAX_E820_ENTRIES      8
 
@@ -36,6 +46,9 @@ typedef struct PCMachineState {
     FWCfgState *fw_cfg;
     DeviceState *serials[MAX_SERIAL_PORTS];
     X86BootPlan *boot_plan;            /* what reset (re)loads; NULL before init */
+    MemoryRegion bios_area;            /* ROM at PC_BIOS_AREA_TABLES_BASE */
+    GBytes *bios_area_image;           /* its contents, rewritten at each reset */
+    qemu_irq gsi[PC_NUM_GSIS];         /* NULL where nothing handles the line */
 } PCMachineState;
 
 /* How much RAM goes below 4 GiB and how much above. */
