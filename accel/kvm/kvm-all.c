@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "accel/kvm/kvm-internal.h"
+#include "accel/kvm/kvm-irqchip.h"
 #include "exec/ramblock.h"
 #include "hw/boards.h"
 #include "kestrel/log.h"
@@ -46,7 +47,14 @@
  * a handful). */
 #define KVM_MAX_SLOTS_USED 512
 
+/* The highest APIC ID an xAPIC can address is 254 (0xff is broadcast),
+ * and Kestrel offers no x2APIC-only topology: vCPUs 0-254 at most. */
+#define KVM_MAX_XAPIC_VCPUS 255
+
 KVMState *kvm_state;
+
+/* "-accel kvm,kernel-irqchip=on|off", read by init_machine. */
+static bool kvm_kernel_irqchip_wanted = true;
 
 /* The kvm_run of the vCPU that runs on this thread (NULL elsewhere); read by
  * the kick signal handler. */
@@ -469,8 +477,46 @@ static bool kvm_read_supported_cpuid(KVMState *s, GError **errp)
     return false;
 }
 
+/* -smp within what this KVM (and an xAPIC) can run; APs need the
+ * in-kernel LAPIC for INIT/SIPI. */
+static bool kvm_check_vcpu_count(KVMState *s, MachineState *ms, GError **errp)
+{
+    unsigned wanted = ms ? ms->smp_cpus : 1;
+    int max = kvm_check_extension(s, KVM_CAP_MAX_VCPUS);
+
+    if (max <= 0) {
+        max = kvm_check_extension(s, KVM_CAP_NR_VCPUS);
+    }
+    if (max <= 0) {
+        max = 4;        /* the documented fallback when neither cap exists */
+    }
+    s->max_vcpus = max;
+    if (wanted > (unsigned)max) {
+        error_setg(errp, "-smp %u: the host's KVM supports at most %d vCPUs per VM",
+                   wanted, max);
+        return false;
+    }
+    if (wanted > KVM_MAX_XAPIC_VCPUS) {
+        error_setg(errp, "-smp %u: at most %u vCPUs (xAPIC IDs) are supported",
+                   wanted, KVM_MAX_XAPIC_VCPUS);
+        return false;
+    }
+    int recommended = kvm_check_extension(s, KVM_CAP_NR_VCPUS);
+    if (recommended > 0 && wanted > (unsigned)recommended) {
+        log_mask(LOG_KVM, "kvm: -smp %u is above the %d vCPUs the host's KVM "
+                 "recommends (its CPU count)\n", wanted, recommended);
+    }
+    if (wanted > 1 && !kvm_kernel_irqchip_wanted) {
+        error_setg(errp, "-smp %u needs kernel-irqchip=on (application processors "
+                   "are started by INIT/SIPI through the in-kernel LAPIC)", wanted);
+        return false;
+    }
+    return true;
+}
+
 static void kvm_state_free(KVMState *s)
 {
+    kvm_irqchip_destroy(s);
     if (s->vm_fd >= 0) {
         close(s->vm_fd);
     }
@@ -564,11 +610,24 @@ static bool kvm_init_machine(MachineState *ms, GError **errp)
     if (!kvm_read_supported_cpuid(s, errp) || !kvm_install_kick_handler(errp)) {
         goto fail;
     }
+    if (!kvm_check_vcpu_count(s, ms, errp)) {
+        goto fail;
+    }
+    /* Before any vCPU: KVM creates LAPICs only for vCPUs made afterwards. */
+    if (kvm_kernel_irqchip_wanted && !kvm_irqchip_create(s, errp)) {
+        goto fail;
+    }
+    /* N cores in one package, APIC ID = vCPU index (cpus_create). */
+    for (unsigned i = 0; cpus && i < nr_cpus; i++) {
+        x86_cpu_set_topology(&cpus[i]->env, nr_cpus);
+    }
 
     log_mask(LOG_KVM, "kvm: API %d, vCPU mmap %d bytes, %u slots, readonly-mem %d, "
-             "xsave %d, xcrs %d, vcpu-events %d, debugregs %d\n", KVM_API_VERSION_NEEDED,
+             "xsave %d, xcrs %d, vcpu-events %d, debugregs %d, max vCPUs %d, "
+             "irqchip %s\n", KVM_API_VERSION_NEEDED,
              s->vcpu_mmap_size, s->nr_slots, s->cap_readonly_mem, s->cap_xsave,
-             s->cap_xcrs, s->cap_vcpu_events, s->cap_debugregs);
+             s->cap_xcrs, s->cap_vcpu_events, s->cap_debugregs, s->max_vcpus,
+             s->irqchip_in_kernel ? "in kernel" : "off");
 
     kvm_state = s;
     s->memory_listener = (MemoryListener) {
@@ -594,8 +653,12 @@ fail:
 
 static void kvm_machine_reset(MachineState *ms)
 {
-    /* Nothing VM-wide to reset: the vCPUs get their reset state through
+    /* The in-kernel PICs, IOAPIC and PIT are the machine's devices; the
+     * vCPUs (LAPICs and MP states included) get their reset state through
      * put_state(ACCEL_SYNC_RESET), memory slots follow the memory API. */
+    if (kvm_state) {
+        kvm_irqchip_reset(kvm_state);
+    }
 }
 
 static void kvm_cleanup(MachineState *ms)
@@ -889,10 +952,16 @@ static VCPUExitReason kvm_exec_vcpu(CPUState *cpu)
     if (cpu->interrupt_request & CPU_INTERRUPT_EXITTB) {
         cpu_reset_interrupt(cpu, CPU_INTERRUPT_EXITTB);
     }
-    /* Without an in-kernel irqchip (next step) Kestrel cannot inject a
-     * maskable interrupt yet: a halted vCPU with one pending resumes after
-     * its HLT, which at least drops the big lock inside KVM_RUN. */
-    if (cpu->env.halted) {
+    /* With the in-kernel irqchip, HLT and wait-for-SIPI are handled inside
+     * KVM_RUN (the mp_state put at RESET level turned the machine's
+     * "halted" into wait-for-SIPI): the thread must stay in KVM_RUN, where
+     * interrupts from the kernel's LAPIC wake it, not sleep in cpus.c.
+     * Without it, Kestrel cannot inject a maskable interrupt yet: a halted
+     * vCPU with one pending resumes after its HLT, which at least drops the
+     * big lock inside KVM_RUN. */
+    if (kvm_state->irqchip_in_kernel) {
+        cpu->env.halted = false;
+    } else if (cpu->env.halted) {
         if (!(cpu->interrupt_request
               & (CPU_INTERRUPT_HARD | CPU_INTERRUPT_NMI | CPU_INTERRUPT_INIT))) {
             return VCPU_EXIT_HALT;
@@ -959,8 +1028,32 @@ static VCPUExitReason kvm_exec_vcpu(CPUState *cpu)
     }
 }
 
+static bool kvm_set_option(const char *key, const char *value, GError **errp)
+{
+    if (!strcmp(key, "kernel-irqchip")) {
+        if (!strcmp(value, "on") || !strcmp(value, "true")) {
+            kvm_kernel_irqchip_wanted = true;
+        } else if (!strcmp(value, "off") || !strcmp(value, "false")) {
+            kvm_kernel_irqchip_wanted = false;
+        } else if (!strcmp(value, "split")) {
+            error_setg(errp, "-accel kvm,kernel-irqchip=split is not supported "
+                       "(use on or off)");
+            return false;
+        } else {
+            error_setg(errp, "-accel kvm,kernel-irqchip=%s: expected on or off", value);
+            return false;
+        }
+        return true;
+    }
+    error_setg(errp, "-accel kvm: unknown option '%s' (known: kernel-irqchip)", key);
+    return false;
+}
+
 static const AccelOps kvm_accel_ops = {
     .name = "kvm",
+    .set_option = kvm_set_option,
+    .irqchip_in_kernel = kvm_irqchip_in_kernel,
+    .set_gsi = kvm_irqchip_set_gsi,
     .init_machine = kvm_init_machine,
     .init_vcpu = kvm_init_vcpu,
     .destroy_vcpu = kvm_destroy_vcpu,

@@ -49,6 +49,15 @@ typedef struct KVMState {
 
     /* KVM_GET_SUPPORTED_CPUID, read once. */
     struct kvm_cpuid2 *supported_cpuid;
+
+    /* In-kernel PIC/IOAPIC/LAPIC and PIT (kvm-irqchip.c); decided by
+     * init_machine and fixed for the VM's life. */
+    bool irqchip_in_kernel;
+    bool cap_irq_inject_status;    /* KVM_IRQ_LINE_STATUS */
+    bool cap_signal_msi;           /* KVM_SIGNAL_MSI */
+    bool cap_mp_state;             /* KVM_GET/SET_MP_STATE */
+    struct KVMIrqRoutes *irq_routes;
+    int max_vcpus;                 /* KVM_CAP_MAX_VCPUS */
 } KVMState;
 
 /* The accelerator's private part of a vCPU (CPUState.accel). */

@@ -6,6 +6,9 @@
  */
 #include "hw/i386/pc.h"
 #include "hw/i386/multiboot.h"
+#include "hw/i386/acpi-build.h"
+#include "hw/i386/mptable.h"
+#include "hw/acpi/pm.h"
 #include "hw/boards.h"
 #include "hw/char/serial.h"
 #include "sysemu/accel.h"
@@ -126,6 +129,42 @@ static bool pc_create_serials(PCMachineState *pcms, GError **errp)
     return true;
 }
 
+/* The firmware tables in the BIOS area: ACPI (and its PM register block),
+ * or with -no-acpi an MP table. *rsdp_addr gets the RSDP's address (0
+ * without ACPI) for the kernel loader. */
+static bool pc_firmware_tables_init(PCMachineState *pcms, MachineState *ms,
+                                    uint64_t *rsdp_addr, GError **errp)
+{
+    AcpiBuildConfig cfg;
+    uint8_t *area = g_malloc0(PC_BIOS_AREA_TABLES_SIZE);
+    unsigned serial_ports = 0;
+    bool ok;
+
+    while (serial_ports < MAX_SERIAL_PORTS && serial_backends[serial_ports]) {
+        serial_ports++;
+    }
+    acpi_build_config_init_pc(&cfg, nr_cpus, pcms->layout.below_4g_mem_size,
+                              pcms->layout.above_4g_mem_size);
+    cfg.nr_serial_ports = MIN(serial_ports, (unsigned)ACPI_BUILD_MAX_SERIAL);
+    *rsdp_addr = 0;
+    if (ms->acpi_enabled) {
+        ok = acpi_build_tables(&cfg, area, PC_BIOS_AREA_TABLES_SIZE, PC_BIOS_AREA_TABLES_BASE,
+                               rsdp_addr, NULL, errp) &&
+             acpi_pm_create(cfg.pm_io_base, cfg.gpe0_io_base, pcms->gsi[cfg.sci_irq],
+                            errp) != NULL;
+    } else {
+        uint64_t mp_floating_pointer;
+        ok = mptable_build(&cfg, area, PC_BIOS_AREA_TABLES_SIZE, PC_BIOS_AREA_TABLES_BASE,
+                           &mp_floating_pointer, errp);
+    }
+    if (!ok) {
+        g_free(area);
+        return false;
+    }
+    pcms->bios_area_image = g_bytes_new_take(area, PC_BIOS_AREA_TABLES_SIZE);
+    return true;
+}
+
 static bool pc_init(MachineState *ms, GError **errp)
 {
     PCMachineState *pcms = g_new0(PCMachineState, 1);
@@ -164,11 +203,17 @@ static bool pc_init(MachineState *ms, GError **errp)
         return false;
     }
 
+    uint64_t rsdp_addr;
+    if (!pc_firmware_tables_init(pcms, ms, &rsdp_addr, errp)) {
+        return false;
+    }
+
     kopts = (X86KernelLoadOptions) {
         .kernel_filename = ms->kernel_filename,
         .kernel_cmdline = ms->kernel_cmdline,
         .initrd_filename = ms->initrd_filename,
         .layout = pcms->layout,
+        .acpi_rsdp_addr = rsdp_addr,
     };
     pcms->boot_plan = x86_load_kernel(&kopts, errp);
     if (pcms->boot_plan == NULL) {

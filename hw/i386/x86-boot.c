@@ -3,6 +3,7 @@
  * resulting boot plan (at machine init and again at every reset).
  */
 #include "hw/i386/x86-boot.h"
+#include "hw/i386/linux-boot.h"
 #include "hw/i386/multiboot.h"
 #include "hw/i386/pc.h"
 #include "hw/nvram/fw_cfg.h"
@@ -81,6 +82,9 @@ void x86_boot_plan_free(X86BootPlan *plan)
     if (plan->initrd_file) {
         g_bytes_unref(plan->initrd_file);
     }
+    if (plan->setup_file) {
+        g_bytes_unref(plan->setup_file);
+    }
     g_free(plan->cmdline);
     g_free(plan);
 }
@@ -119,8 +123,16 @@ bool x86_boot_plan_apply(const X86BootPlan *plan, CPUX86State *env)
     }
     if (env) {
         x86_cpu_set_flat_protected_mode(env, plan->entry);
+        /* Linux wants EBP/EDI/EBX zero; multiboot leaves the rest undefined,
+         * so a clean slate suits both. */
+        memset(env->regs, 0, sizeof(env->regs));
         env->regs[R_EAX] = plan->eax;
         env->regs[R_EBX] = plan->ebx;
+        env->regs[R_ESI] = plan->esi;
+        if (plan->gdt_limit != 0) {
+            env->gdt.base = plan->gdt_base;
+            env->gdt.limit = plan->gdt_limit;
+        }
     }
     return ok;
 }
@@ -134,7 +146,15 @@ void x86_boot_plan_fill_fw_cfg(const X86BootPlan *plan, FWCfgState *fw_cfg)
         fw_cfg_add_i32(fw_cfg, FW_CFG_KERNEL_SIZE, (uint32_t)g_bytes_get_size(plan->kernel_file));
         fw_cfg_add_gbytes(fw_cfg, FW_CFG_KERNEL_DATA, plan->kernel_file);
     }
-    fw_cfg_add_i32(fw_cfg, FW_CFG_KERNEL_ENTRY, plan->entry);
+    if (plan->setup_file) {
+        /* Linux: the real-mode part is its own item and the entry is implied
+         * by the protocol, so no KERNEL_ENTRY (as QEMU does). */
+        fw_cfg_add_i32(fw_cfg, FW_CFG_SETUP_ADDR, plan->setup_addr);
+        fw_cfg_add_i32(fw_cfg, FW_CFG_SETUP_SIZE, (uint32_t)g_bytes_get_size(plan->setup_file));
+        fw_cfg_add_gbytes(fw_cfg, FW_CFG_SETUP_DATA, plan->setup_file);
+    } else {
+        fw_cfg_add_i32(fw_cfg, FW_CFG_KERNEL_ENTRY, plan->entry);
+    }
     fw_cfg_add_i32(fw_cfg, FW_CFG_KERNEL_CMDLINE, plan->cmdline_addr);
     fw_cfg_add_i32(fw_cfg, FW_CFG_CMDLINE_ADDR, plan->cmdline_addr);
     fw_cfg_add_i32(fw_cfg, FW_CFG_CMDLINE_SIZE, (uint32_t)cmdline_len);
@@ -189,8 +209,11 @@ typedef struct X86KernelLoader {
 } X86KernelLoader;
 
 /* Every -kernel format, tried in order; the first whose probe accepts the
- * image loads it. (The Linux bzImage loader joins this table.) */
+ * image loads it. Linux comes first: an image with a Linux setup header is
+ * booted as Linux even if it also carries a multiboot header (QEMU decides
+ * the same way). */
 static const X86KernelLoader x86_kernel_loaders[] = {
+    { "linux", linux_boot_probe, linux_boot_load },
     { "multiboot", multiboot_probe, multiboot_load },
 };
 
@@ -218,7 +241,7 @@ X86BootPlan *x86_load_kernel(const X86KernelLoadOptions *opts, GError **errp)
         g_string_append_printf(reasons, "%s%s", reasons->len ? "; " : "",
                                why_not ? why_not : "unknown format");
     }
-    error_setg(errp, "could not load kernel '%s': not a multiboot kernel (%s)",
+    error_setg(errp, "could not load kernel '%s': not a Linux bzImage or multiboot kernel (%s)",
                opts->kernel_filename, reasons->str);
     return NULL;
 }

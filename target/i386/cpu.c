@@ -132,9 +132,26 @@ bool x86_cpu_set_model(CPUX86State *env, const char *name, GError **errp)
     return true;
 }
 
+uint32_t x86_topology_core_bits(uint32_t nr_cores)
+{
+    uint32_t bits = 0;
+
+    while (bits < 32 && (1ull << bits) < nr_cores) {
+        bits++;
+    }
+    return bits;
+}
+
+void x86_cpu_set_topology(CPUX86State *env, uint32_t nr_cores)
+{
+    env->cpuid_nr_cores = nr_cores ? nr_cores : 1;
+}
+
 void x86_cpu_get_cpuid(const CPUX86State *env, uint32_t leaf, uint32_t subleaf,
                        uint32_t *eax, uint32_t *ebx, uint32_t *ecx, uint32_t *edx)
 {
+    uint32_t nr_cores = env->cpuid_nr_cores ? env->cpuid_nr_cores : 1;
+
     *eax = *ebx = *ecx = *edx = 0;
 
     if (leaf >= 0x80000000 ? leaf > env->cpuid_xlevel : leaf > env->cpuid_level) {
@@ -149,10 +166,11 @@ void x86_cpu_get_cpuid(const CPUX86State *env, uint32_t leaf, uint32_t subleaf,
         break;
     case 1:
         *eax = env->cpuid_version;
-        /* APIC ID, one logical processor per package, 64-byte CLFLUSH line. */
-        *ebx = (env->apic_id << 24) | (1u << 16) | (8u << 8);
+        /* APIC ID, logical processors per package, 64-byte CLFLUSH line.
+         * HTT says the count field is valid (more than one per package). */
+        *ebx = (env->apic_id << 24) | ((nr_cores & 0xff) << 16) | (8u << 8);
         *ecx = env->cpuid_features[1];
-        *edx = env->cpuid_features[0];
+        *edx = env->cpuid_features[0] | (nr_cores > 1 ? CPUID_HTT : 0);
         break;
     case 7:
         if (subleaf == 0) {
@@ -162,15 +180,18 @@ void x86_cpu_get_cpuid(const CPUX86State *env, uint32_t leaf, uint32_t subleaf,
         }
         break;
     case 0xb:
-        /* x2APIC topology: one thread per core, one core per package. */
+    case 0x1f:
+        /* x2APIC topology: one thread per core (SMT level, shift 0), then
+         * nr_cores cores per package (core level, shift = core bits). */
         if (subleaf == 0) {
             *ebx = 1;
             *ecx = 0x100;
         } else if (subleaf == 1) {
-            *ebx = 1;
+            *eax = x86_topology_core_bits(nr_cores);
+            *ebx = nr_cores;
             *ecx = 0x200 | 1;
         } else {
-            *ecx = subleaf;
+            *ecx = subleaf & 0xff;
         }
         *edx = env->apic_id;
         break;
@@ -206,8 +227,10 @@ void x86_cpu_get_cpuid(const CPUX86State *env, uint32_t leaf, uint32_t subleaf,
         *ecx = (512u << 16) | (0x8u << 12) | (1u << 8) | 64;
         break;
     case 0x80000008:
-        /* 40 physical, 48 virtual address bits. */
+        /* 40 physical, 48 virtual address bits; ECX (AMD): cores per
+         * package minus one, and the APIC ID bits that number them. */
         *eax = 0x00003028;
+        *ecx = (x86_topology_core_bits(nr_cores) << 12) | ((nr_cores - 1) & 0xff);
         break;
     default:
         break;

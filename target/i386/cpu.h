@@ -166,6 +166,15 @@ typedef struct CPUX86State {
     /* The A20 gate: address bit 20 is forced to 0 while disabled. */
     bool a20_enabled;
 
+    /* Interrupt-controller state of an accelerator that emulates the local
+     * APIC itself (KVM's in-kernel irqchip); valid only with lapic_valid.
+     * mp_state is X86_MP_STATE_*; lapic_regs is the 1 KiB xAPIC register
+     * page (register at offset 0x10 * n, as in KVM_GET_LAPIC). Reset
+     * clears both: the accelerator derives them again at its RESET sync. */
+    bool lapic_valid;
+    uint32_t mp_state;
+    uint8_t lapic_regs[1024];
+
     /* CPU model (CPUID) */
     uint32_t cpuid_level;          /* max basic leaf */
     uint32_t cpuid_xlevel;         /* max extended leaf */
@@ -175,9 +184,22 @@ typedef struct CPUX86State {
     uint32_t cpuid_7_0_ebx, cpuid_7_0_ecx, cpuid_7_0_edx;
     char cpuid_model_id[48];
     uint32_t apic_id;
+    /* Topology CPUID reports: this many cores in one package, one thread
+     * each (0 counts as 1). See x86_cpu_set_topology(). */
+    uint32_t cpuid_nr_cores;
     /* "host"/"max": KVM exposes everything it supports, not a fixed list. */
     bool cpuid_passthrough;
 } CPUX86State;
+
+/* Multiprocessor run states of a vCPU (the numbering of KVM_GET_MP_STATE). */
+#define X86_MP_STATE_RUNNABLE       0
+#define X86_MP_STATE_WAIT_FOR_SIPI  1   /* application processor after reset/INIT */
+#define X86_MP_STATE_INIT_RECEIVED  2
+#define X86_MP_STATE_HALTED         3
+#define X86_MP_STATE_SIPI_RECEIVED  4
+
+/* Leaf 1 EDX bit 28: "more than one logical processor per package" (HTT). */
+#define CPUID_HTT (1u << 28)
 
 /* RFLAGS as the guest sees it (lazy flags folded in), and back. */
 uint64_t x86_cpu_get_eflags(const CPUX86State *env);
@@ -189,6 +211,11 @@ void x86_cpu_reset(CPUX86State *env);
 /* Selects a CPU model by name ("qemu64", "max", "host" on KVM); false with
  * *errp on an unknown name. */
 bool x86_cpu_set_model(CPUX86State *env, const char *model, GError **errp);
+/* Sets the topology CPUID describes: nr_cores cores in one package, one
+ * thread per core, APIC ID = core index (leaves 1, 4, 0xb, 0x80000008). */
+void x86_cpu_set_topology(CPUX86State *env, uint32_t nr_cores);
+/* Bits of the APIC ID that number the cores of a package: ceil(log2(n)). */
+uint32_t x86_topology_core_bits(uint32_t nr_cores);
 /* Prints the CPU models (-cpu help). */
 void x86_cpu_list_models(void);
 /* The CPUID answer of this CPU model (what TCG returns to the guest and what

@@ -21,7 +21,8 @@ typedef struct X86MemoryLayout {
 } X86MemoryLayout;
 
 /* The map reported to the OS: usable RAM below 640 KiB, reserved 640 KiB -
- * 1 MiB, usable 1 MiB to the end of low RAM, usable RAM above 4 GiB. Returns
+ * 1 MiB (VGA, option ROMs, the 0xe0000-0xfffff ACPI/BIOS area), usable 1 MiB
+ * to the end of low RAM, usable RAM above 4 GiB. Returns
  * the number of entries written (at most max). */
 unsigned x86_memory_layout_e820(const X86MemoryLayout *layout, E820Entry *out, unsigned max);
 
@@ -33,14 +34,20 @@ typedef struct X86BootBlob {
 } X86BootBlob;
 
 typedef struct X86BootPlan {
-    const char *loader;     /* "multiboot" */
+    const char *loader;     /* "multiboot" or "linux" */
     GPtrArray *blobs;       /* X86BootBlob*, written in order */
     uint32_t entry;         /* flat 32-bit protected mode entry point */
-    uint32_t eax, ebx;      /* register values at entry */
+    uint32_t eax, ebx, esi; /* register values at entry; all other GPRs are 0 */
+    /* GDTR at entry (the table itself is one of the blobs); limit 0 leaves
+     * the CPU's GDTR as reset made it. */
+    uint32_t gdt_base;
+    uint16_t gdt_limit;
 
     /* What fw_cfg's kernel keys describe. */
-    GBytes *kernel_file;
+    GBytes *kernel_file;    /* multiboot: the file; Linux: the protected-mode part */
     uint32_t kernel_load_addr;
+    GBytes *setup_file;     /* Linux: the real-mode part as loaded (patched header) */
+    uint32_t setup_addr;
     char *cmdline;          /* -append text (may be empty), NUL-terminated */
     uint32_t cmdline_addr;  /* guest address of the command line given to the kernel */
     GBytes *initrd_file;    /* first module / initrd, or NULL */
@@ -52,10 +59,14 @@ typedef struct X86KernelLoadOptions {
     const char *kernel_cmdline;   /* -append, may be NULL */
     const char *initrd_filename;  /* -initrd, may be NULL */
     X86MemoryLayout layout;
+    /* Physical address of the ACPI RSDP handed to Linux in the zero page
+     * (boot_params.acpi_rsdp_addr); 0 = none, the kernel then scans
+     * 0xe0000-0xfffff itself. */
+    uint64_t acpi_rsdp_addr;
 } X86KernelLoadOptions;
 
-/* Reads -kernel and tries each known format in turn. The error names the
- * file and why no loader took it. */
+/* Reads -kernel and tries each known format in turn (a Linux setup header
+ * first, then multiboot). The error names the file and why no loader took it. */
 X86BootPlan *x86_load_kernel(const X86KernelLoadOptions *opts, GError **errp);
 
 /* Reads a whole file for a loader, refusing files larger than max_size. */

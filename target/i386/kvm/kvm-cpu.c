@@ -44,6 +44,7 @@ static bool kvm_setup_cpuid(CPUState *cpu, GError **errp)
         .get = model_cpuid,
         .opaque = &cpu->env,
         .apic_id = cpu->env.apic_id,
+        .nr_cores = cpu->env.cpuid_nr_cores,
         .passthrough = cpu_model_is_passthrough(),
     };
     struct kvm_cpuid2 *table = kvm_x86_build_cpuid(kvm_state->supported_cpuid, &model);
@@ -493,6 +494,81 @@ static bool kvm_put_events(CPUState *cpu, AccelSyncLevel level, GError **errp)
     return true;
 }
 
+/* ---- in-kernel LAPIC and multiprocessor state ---- */
+
+static bool kvm_get_irqchip_state(CPUState *cpu, GError **errp)
+{
+    CPUX86State *env = &cpu->env;
+    struct kvm_lapic_state lapic;
+    struct kvm_mp_state mp;
+
+    if (!kvm_state->irqchip_in_kernel) {
+        return true;
+    }
+    if (!VCPU_IOCTL(cpu, KVM_GET_LAPIC, &lapic, errp)
+        || !VCPU_IOCTL(cpu, KVM_GET_MP_STATE, &mp, errp)) {
+        return false;
+    }
+    G_STATIC_ASSERT(sizeof(env->lapic_regs) == sizeof(lapic.regs));
+    memcpy(env->lapic_regs, lapic.regs, sizeof(env->lapic_regs));
+    env->lapic_valid = true;
+    env->mp_state = mp.mp_state;
+    /* HLT is the kernel's business here; cpus.c must not park the thread. */
+    env->halted = false;
+    return true;
+}
+
+/* After a machine reset: the LAPIC as a BIOS leaves it, the boot processor
+ * runnable and the others waiting for INIT/SIPI (whatever the machine's
+ * "halted" said: with the LAPIC in the kernel, only it can wake them). */
+static void kvm_derive_reset_irqchip_state(CPUState *cpu)
+{
+    CPUX86State *env = &cpu->env;
+    bool bsp = env->apic_base & (1u << 8);
+    struct kvm_lapic_state lapic;
+
+    kvm_x86_lapic_reset_state(&lapic, env->apic_id, bsp);
+    memcpy(env->lapic_regs, lapic.regs, sizeof(env->lapic_regs));
+    env->lapic_valid = true;
+    env->mp_state = bsp ? X86_MP_STATE_RUNNABLE : X86_MP_STATE_WAIT_FOR_SIPI;
+    env->halted = false;
+}
+
+/* LAPIC first (after the APIC base in the special registers); the MP state
+ * goes last, in kvm_put_mp_state. Never at RUNTIME level: other vCPUs and
+ * devices change the in-kernel LAPIC while this vCPU is out of KVM_RUN, so
+ * writing back an older copy would lose their interrupts. */
+static bool kvm_put_lapic(CPUState *cpu, AccelSyncLevel level, GError **errp)
+{
+    CPUX86State *env = &cpu->env;
+    struct kvm_lapic_state lapic;
+
+    if (!kvm_state->irqchip_in_kernel || level == ACCEL_SYNC_RUNTIME) {
+        return true;
+    }
+    if (level == ACCEL_SYNC_RESET || !env->lapic_valid) {
+        kvm_derive_reset_irqchip_state(cpu);
+    }
+    memcpy(lapic.regs, env->lapic_regs, sizeof(lapic.regs));
+    return VCPU_IOCTL(cpu, KVM_SET_LAPIC, &lapic, errp);
+}
+
+static bool kvm_put_mp_state(CPUState *cpu, AccelSyncLevel level, GError **errp)
+{
+    struct kvm_mp_state mp = { .mp_state = cpu->env.mp_state };
+
+    if (!kvm_state->irqchip_in_kernel || level == ACCEL_SYNC_RUNTIME) {
+        return true;
+    }
+    if (mp.mp_state > X86_MP_STATE_SIPI_RECEIVED) {
+        log_mask(LOG_KVM, "kvm: vCPU %d: invalid MP state %u, made runnable\n",
+                 cpu->index, mp.mp_state);
+        mp.mp_state = X86_MP_STATE_RUNNABLE;
+    }
+    cpu->env.halted = false;
+    return VCPU_IOCTL(cpu, KVM_SET_MP_STATE, &mp, errp);
+}
+
 /* ---- entry points ---- */
 
 bool kvm_arch_init_vcpu(CPUState *cpu, GError **errp)
@@ -512,7 +588,8 @@ bool kvm_arch_get_state(CPUState *cpu, GError **errp)
         && kvm_get_fpu_state(cpu, errp)
         && kvm_get_msrs(cpu, errp)
         && kvm_get_events(cpu, errp)
-        && kvm_get_debugregs(cpu, errp);
+        && kvm_get_debugregs(cpu, errp)
+        && kvm_get_irqchip_state(cpu, errp);
 }
 
 bool kvm_arch_put_state(CPUState *cpu, AccelSyncLevel level, GError **errp)
@@ -523,9 +600,11 @@ bool kvm_arch_put_state(CPUState *cpu, AccelSyncLevel level, GError **errp)
     /* Special registers first: the mode (CR0/CR4/EFER) decides how KVM
      * interprets RIP/RFLAGS and the FPU state. */
     return kvm_put_sregs(cpu, errp)
+        && kvm_put_lapic(cpu, level, errp)
         && kvm_put_regs(cpu, errp)
         && kvm_put_fpu_state(cpu, errp)
         && kvm_put_msrs(cpu, level, errp)
         && kvm_put_events(cpu, level, errp)
-        && kvm_put_debugregs(cpu, errp);
+        && kvm_put_debugregs(cpu, errp)
+        && kvm_put_mp_state(cpu, level, errp);
 }

@@ -153,6 +153,32 @@ static bool is_enumerated_leaf(uint32_t leaf)
     return leaf == 4 || leaf == 0xb || leaf == 0x1f || leaf == 0x8000001d;
 }
 
+/* The topology leaves (x2APIC levels) describe the VM, never the host:
+ * they come from the model in passthrough too. */
+static bool is_topology_leaf(uint32_t leaf)
+{
+    return leaf == 0xb || leaf == 0x1f;
+}
+
+/* Passthrough keeps the host's cache descriptions (leaf 4) but not its
+ * core counts: EAX[31:26] = addressable core IDs - 1, EAX[25:14] = logical
+ * processors sharing the cache - 1 (one per core; the whole package for
+ * level 3 and beyond). */
+static void set_leaf4_topology(struct kvm_cpuid_entry2 *e, uint32_t nr_cores)
+{
+    uint32_t ids = (1u << x86_topology_core_bits(nr_cores)) - 1;
+    uint32_t level = (e->eax >> 5) & 7;
+
+    if ((e->eax & 0x1f) == 0) {
+        return;
+    }
+    e->eax &= 0x00003fffu;
+    e->eax |= (ids & 0x3f) << 26;
+    if (level >= 3) {
+        e->eax |= (ids & 0xfff) << 14;
+    }
+}
+
 /* Is this subleaf the terminator of an enumerated leaf? */
 static bool enumerated_leaf_ends(uint32_t leaf, const uint32_t regs[4])
 {
@@ -284,7 +310,8 @@ static void filter_entry(struct kvm_cpuid_entry2 *e, const uint32_t m[4],
         e->eax = m[0];            /* family/model/stepping */
         e->ebx = m[1];            /* CLFLUSH size, logical count; APIC ID set later */
         e->ecx = (e->ecx & m[2]) | (m[2] & CPUID_EXT_HYPERVISOR);
-        e->edx &= m[3];
+        /* KVM never lists HTT: it is topology, the model's word. */
+        e->edx = (e->edx & m[3] & ~CPUID_HTT) | (m[3] & CPUID_HTT);
         break;
     case 0x80000001:
         e->eax = m[0];
@@ -389,7 +416,7 @@ struct kvm_cpuid2 *kvm_x86_build_cpuid(const struct kvm_cpuid2 *supported,
             }
             continue;
         }
-        if (!model->passthrough && is_enumerated_leaf(fn)) {
+        if ((!model->passthrough || is_topology_leaf(fn)) && is_enumerated_leaf(fn)) {
             if (s->index == 0) {
                 build_enumerated_leaf(out, fn, model);
             }
@@ -403,7 +430,18 @@ struct kvm_cpuid2 *kvm_x86_build_cpuid(const struct kvm_cpuid2 *supported,
         }
         if (model->passthrough) {
             if (fn == 1) {
+                /* The host's feature bits, the VM's topology. */
+                model_get(model, 1, 0, m);
                 e->ecx |= CPUID_EXT_HYPERVISOR;
+                e->ebx = (e->ebx & ~0x00ff0000u) | (m[1] & 0x00ff0000u);
+                e->edx = (e->edx & ~CPUID_HTT) | (m[3] & CPUID_HTT);
+            }
+            if (fn == 4) {
+                set_leaf4_topology(e, model->nr_cores ? model->nr_cores : 1);
+            }
+            if (fn == 0x80000008) {
+                model_get(model, fn, 0, m);
+                e->ecx = m[2];      /* AMD core count: the VM's */
             }
             if (fn >= 0x80000002 && fn <= 0x80000004
                 && !(e->eax | e->ebx | e->ecx | e->edx)) {
@@ -418,4 +456,42 @@ struct kvm_cpuid2 *kvm_x86_build_cpuid(const struct kvm_cpuid2 *supported,
         set_apic_id(e, model->apic_id);
     }
     return out;
+}
+
+/* ---- local APIC ---- */
+
+uint32_t kvm_lapic_reg_get(const struct kvm_lapic_state *s, unsigned offset)
+{
+    g_assert(offset + 4 <= sizeof(s->regs) && offset % 16 == 0);
+    return load32((const uint8_t *)s->regs + offset);
+}
+
+void kvm_lapic_reg_set(struct kvm_lapic_state *s, unsigned offset, uint32_t value)
+{
+    g_assert(offset + 4 <= sizeof(s->regs) && offset % 16 == 0);
+    store32((uint8_t *)s->regs + offset, value);
+}
+
+void kvm_x86_lapic_reset_state(struct kvm_lapic_state *out, uint32_t apic_id, bool bsp)
+{
+    static const unsigned masked_lvts[] = {
+        KVM_LAPIC_REG_LVT_CMCI, KVM_LAPIC_REG_LVT_TIMER, KVM_LAPIC_REG_LVT_THERMAL,
+        KVM_LAPIC_REG_LVT_PERF, KVM_LAPIC_REG_LVT_LINT0, KVM_LAPIC_REG_LVT_LINT1,
+        KVM_LAPIC_REG_LVT_ERROR,
+    };
+
+    memset(out, 0, sizeof(*out));
+    /* The version register is KVM's to fill (it knows its LVT count). */
+    kvm_lapic_reg_set(out, KVM_LAPIC_REG_ID, apic_id << 24);
+    kvm_lapic_reg_set(out, KVM_LAPIC_REG_DFR, 0xffffffffu);
+    kvm_lapic_reg_set(out, KVM_LAPIC_REG_SVR, 0xff);
+    for (size_t i = 0; i < G_N_ELEMENTS(masked_lvts); i++) {
+        kvm_lapic_reg_set(out, masked_lvts[i], KVM_LAPIC_LVT_MASKED);
+    }
+    if (bsp) {
+        /* Virtual-wire mode: the PIC's INTR through LINT0, NMI on LINT1. */
+        kvm_lapic_reg_set(out, KVM_LAPIC_REG_SVR, KVM_LAPIC_SVR_ENABLE | 0xff);
+        kvm_lapic_reg_set(out, KVM_LAPIC_REG_LVT_LINT0, KVM_LAPIC_DM_EXTINT);
+        kvm_lapic_reg_set(out, KVM_LAPIC_REG_LVT_LINT1, KVM_LAPIC_DM_NMI);
+    }
 }

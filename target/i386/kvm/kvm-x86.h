@@ -27,6 +27,10 @@ typedef struct KVMCPUIDModel {
     KVMCPUIDModelFn get;
     void *opaque;
     uint32_t apic_id;
+    /* Cores per package (0 counts as 1), for the topology fields KVM's
+     * table holds in passthrough (leaf 4 EAX[31:14]); the model's
+     * x86_cpu_get_cpuid describes the same topology elsewhere. */
+    uint32_t nr_cores;
     /* "-cpu host" (and "max" under KVM): everything KVM supports. */
     bool passthrough;
 } KVMCPUIDModel;
@@ -48,6 +52,34 @@ typedef struct KVMCPUIDModel {
  * g_malloc'ed table. */
 struct kvm_cpuid2 *kvm_x86_build_cpuid(const struct kvm_cpuid2 *supported,
                                        const KVMCPUIDModel *model);
+
+/* The xAPIC register page a vCPU's in-kernel LAPIC gets at reset
+ * (KVM_SET_LAPIC), as a BIOS leaves it: ID = apic_id, LVTs masked, DFR flat,
+ * spurious vector 0xff. The boot processor is set up for virtual-wire mode
+ * (APIC software-enabled, LINT0 = ExtINT so the PIC's interrupts reach it,
+ * LINT1 = NMI). */
+void kvm_x86_lapic_reset_state(struct kvm_lapic_state *out, uint32_t apic_id, bool bsp);
+
+/* xAPIC register offsets in struct kvm_lapic_state.regs. */
+#define KVM_LAPIC_REG_ID      0x20
+#define KVM_LAPIC_REG_TPR     0x80
+#define KVM_LAPIC_REG_LDR     0xd0
+#define KVM_LAPIC_REG_DFR     0xe0
+#define KVM_LAPIC_REG_SVR     0xf0
+#define KVM_LAPIC_REG_LVT_CMCI 0x2f0
+#define KVM_LAPIC_REG_LVT_TIMER 0x320
+#define KVM_LAPIC_REG_LVT_THERMAL 0x330
+#define KVM_LAPIC_REG_LVT_PERF 0x340
+#define KVM_LAPIC_REG_LVT_LINT0 0x350
+#define KVM_LAPIC_REG_LVT_LINT1 0x360
+#define KVM_LAPIC_REG_LVT_ERROR 0x370
+#define KVM_LAPIC_LVT_MASKED  (1u << 16)
+#define KVM_LAPIC_DM_NMI      (4u << 8)
+#define KVM_LAPIC_DM_EXTINT   (7u << 8)
+#define KVM_LAPIC_SVR_ENABLE  (1u << 8)
+
+uint32_t kvm_lapic_reg_get(const struct kvm_lapic_state *s, unsigned offset);
+void kvm_lapic_reg_set(struct kvm_lapic_state *s, unsigned offset, uint32_t value);
 
 /* Finds an entry (NULL when absent). */
 const struct kvm_cpuid_entry2 *kvm_cpuid_find(const struct kvm_cpuid2 *table,
