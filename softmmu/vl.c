@@ -723,6 +723,7 @@ static bool build_machine(StartupOptions *opts, MachineState *ms, GError **errp)
         if (!x86_cpu_set_model(&cpus[i]->env, ms->cpu_model, errp)) {
             return false;
         }
+        x86_cpu_set_topology(&cpus[i]->env, ms->smp_cpus);
     }
     if (!select_accelerator(opts, ms, errp)) {
         return false;

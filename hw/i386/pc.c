@@ -195,7 +195,7 @@ static bool pc_init(MachineState *ms, GError **errp)
         return false;
     }
     ms->fw_cfg = pcms->fw_cfg;
-    if (!pc_fw_cfg_populate(pcms->fw_cfg, ms, &pcms->layout, ms->mc->max_cpus, errp)) {
+    if (!pc_fw_cfg_populate(pcms->fw_cfg, ms, &pcms->layout, ms->smp_cpus, errp)) {
         return false;
     }
 
@@ -238,7 +238,7 @@ static const MachineClass pc_machine_class = {
     .name = "pc",
     .description = "Standard PC (Kestrel i440FX-style)",
     .is_default = true,
-    .max_cpus = 1,
+    .max_cpus = 255,
     .default_ram_size = PC_DEFAULT_RAM_SIZE,
     .init = pc_init,
     .reset = pc_reset,

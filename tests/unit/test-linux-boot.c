@@ -592,13 +592,27 @@ static void test_initrd_does_not_fit(void)
     expect_error_naming(kernel, NULL, initrd, "do not fit in guest RAM", initrd);
     expect_error_naming(kernel, NULL, initrd, "initrd_addr_max", initrd);
 
-    /* RAM itself too small: the decompression area (init_size from
-     * pref_address) reaches past its end. */
+    /* The decompression area (init_size from pref_address) fills RAM up
+     * to its last 64 KiB: the initrd goes just below it... */
     k = fake_default;
     k.init_size = RAM_SIZE - 0x1000000 - 0x10000;
     g_free(kernel);
     kernel = write_image("big-init-size.bzImage", build_fake(&k));
+    {
+        g_autoptr(GError) err = NULL;
+        X86BootPlan *plan = load(kernel, NULL, initrd, &err);
+
+        g_assert_no_error(err);
+        g_assert_cmphex(plan->initrd_addr, ==, 0x1000000 - 0x100000);
+        x86_boot_plan_free(plan);
+    }
+    /* ... unless the gap between the image and that area is too small. */
+    k.pref_address = 0x200000;
+    k.init_size = RAM_SIZE - 0x200000 - 0x10000;
+    g_free(kernel);
+    kernel = write_image("low-pref.bzImage", build_fake(&k));
     expect_error_naming(kernel, NULL, initrd, "end of RAM", initrd);
+    expect_error_naming(kernel, NULL, initrd, "decompressing at 0x200000-", initrd);
     k.init_size = RAM_SIZE;
     g_free(kernel);
     kernel = write_image("huge-init-size.bzImage", build_fake(&k));

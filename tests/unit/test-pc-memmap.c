@@ -180,7 +180,7 @@ static void test_machine(void)
 
     g_assert_nonnull(mc);
     g_assert_true(mc == machine_class_default());
-    g_assert_cmpuint(mc->max_cpus, ==, 1);
+    g_assert_cmpuint(mc->max_cpus, ==, 255);
     g_assert_cmphex(mc->default_ram_size, ==, 128 * MiB);
 
     ms.mc = mc;

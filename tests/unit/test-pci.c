@@ -246,8 +246,10 @@ static void test_bar_sizing_and_mapping(void)
     cfg_write(TEST_DEVFN, bar1, 0xd020, 4);
     g_assert_cmphex(in_sized(0xc004, 1), ==, 0xff);
     g_assert_cmphex(in_sized(0xd024, 2), ==, 0x2004);
-    /* An io BAR that would pass 64 KiB decodes nothing. */
-    cfg_write(TEST_DEVFN, bar1, 0xfff0, 4);
+    /* An io BAR beyond 64 KiB decodes nothing; the last window fits. */
+    cfg_write(TEST_DEVFN, bar1, 0xffe0, 4);
+    g_assert_cmphex(pci_bar_address(&testdev.pci, 1), ==, 0xffe0);
+    cfg_write(TEST_DEVFN, bar1, 0x1ffe0, 4);
     g_assert_cmphex(pci_bar_address(&testdev.pci, 1), ==, PCI_BAR_UNMAPPED);
     cfg_write(TEST_DEVFN, bar1, 0xd020, 4);
 
