@@ -16,6 +16,7 @@
 #include "hw/boards.h"
 #include "hw/qdev.h"
 #include "chardev/char.h"
+#include "hw/rtc/mc146818rtc.h"
 #include <glib-unix.h>
 #include <unistd.h>
 #include <fcntl.h>
@@ -81,6 +82,7 @@ static void print_help(void)
            "-nodefaults            create no default devices\n"
            "-no-acpi               no ACPI tables (an MP table describes the CPUs instead)\n"
            "\nRun control:\n"
+           "-rtc base=utc|localtime|DATETIME   where the guest's CMOS clock starts\n"
            "-S                     do not start the CPUs (start paused)\n"
            "-no-reboot             exit instead of rebooting\n"
            "-no-shutdown           stop instead of exiting when the guest shuts down\n"
@@ -310,6 +312,9 @@ static int parse_command_line(int argc, char **argv, StartupOptions *opts, GErro
             }
         } else if (!strcmp(name, "nodefaults")) {
             opts->nodefaults = true;
+        } else if (!strcmp(name, "rtc")) {
+            ARG();
+            if (!rtc_parse_option(arg, errp)) return 1;
         } else if (!strcmp(name, "no-acpi")) {
             opts->no_acpi = true;
         } else if (!strcmp(name, "S")) {

@@ -9,6 +9,10 @@
 #include "hw/i386/acpi-build.h"
 #include "hw/i386/mptable.h"
 #include "hw/acpi/pm.h"
+#include "hw/rtc/mc146818rtc.h"
+#include "hw/input/i8042.h"
+#include "hw/misc/port80.h"
+#include "hw/pci-host/i440fx.h"
 #include "hw/boards.h"
 #include "hw/char/serial.h"
 #include "sysemu/accel.h"
@@ -165,6 +169,23 @@ static bool pc_firmware_tables_init(PCMachineState *pcms, MachineState *ms,
     return true;
 }
 
+/* The chipset and legacy devices every PC has: the i440FX host bridge and
+ * PIIX3 ISA bridge (PCI bus 0, port 0xCF9 reset), CMOS RTC, keyboard
+ * controller and the POST port. */
+static bool pc_platform_devices_init(PCMachineState *pcms, MachineState *ms, GError **errp)
+{
+    DeviceState *rtc = mc146818_rtc_create(pcms->gsi[8], errp);
+
+    if (!rtc) {
+        return false;
+    }
+    mc146818_rtc_set_pc_config(rtc, pcms->layout.below_4g_mem_size,
+                               pcms->layout.above_4g_mem_size, ms->smp_cpus);
+    pcms->pci_bus = i440fx_create(get_system_memory(), get_system_io(), pcms->gsi, errp);
+    return pcms->pci_bus && i8042_create(pcms->gsi[1], pcms->gsi[12], errp) &&
+           port80_create(errp);
+}
+
 static bool pc_init(MachineState *ms, GError **errp)
 {
     PCMachineState *pcms = g_new0(PCMachineState, 1);
@@ -189,6 +210,9 @@ static bool pc_init(MachineState *ms, GError **errp)
     memory_region_add_subregion_overlap(get_system_memory(), PC_BIOS_AREA_TABLES_BASE,
                                         &pcms->bios_area, 1);
     pc_gsi_init(pcms);
+    if (!pc_platform_devices_init(pcms, ms, errp)) {
+        return false;
+    }
 
     pcms->fw_cfg = fw_cfg_init_io(FW_CFG_IO_BASE, true, errp);
     if (pcms->fw_cfg == NULL) {
@@ -230,6 +254,10 @@ static void pc_reset(MachineState *ms)
     PCMachineState *pcms = ms->board;
 
     if (pcms) {
+        if (pcms->pci_bus) {
+            /* What a BIOS would do: route PIRQs and fill interrupt lines. */
+            i440fx_firmware_init(pcms->pci_bus);
+        }
         pc_boot_cpus(pcms);
     }
 }

@@ -49,6 +49,7 @@ typedef struct PCMachineState {
     MemoryRegion bios_area;            /* ROM at PC_BIOS_AREA_TABLES_BASE */
     GBytes *bios_area_image;           /* its contents, rewritten at each reset */
     qemu_irq gsi[PC_NUM_GSIS];         /* NULL where nothing handles the line */
+    struct PCIBus *pci_bus;            /* bus 0 behind the i440FX host bridge */
 } PCMachineState;
 
 /* How much RAM goes below 4 GiB and how much above. */
