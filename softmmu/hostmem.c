@@ -154,6 +154,17 @@ HostMemoryBackend *host_memory_backend_create(GHashTable *opts, GError **errp)
         !backend_bool_option(opts, "prealloc", false, &prealloc, errp)) {
         return NULL;
     }
+    /* Anonymous and memfd memory comes out of the host's RAM: asking for more
+     * than exists (worse with prealloc or share) ends in the host's OOM
+     * killer rather than a clear error. A file may be larger than RAM. */
+    uint64_t host_bytes = host_physical_memory_bytes();
+    if (!type->has_mem_path && host_bytes && size > host_bytes) {
+        g_autofree char *want = g_format_size_full(size, G_FORMAT_SIZE_IEC_UNITS);
+        g_autofree char *have = g_format_size_full(host_bytes, G_FORMAT_SIZE_IEC_UNITS);
+        error_setg(errp, "%s '%s': %s is more than this host's memory (%s)", type->name, id,
+                   want, have);
+        return NULL;
+    }
     block_opts.backing = type->backing;
     block_opts.shared = share;
     block_opts.prealloc = prealloc;

@@ -427,7 +427,15 @@ static bool select_accelerator(StartupOptions *opts, MachineState *ms, GError **
     g_autofree char *kvm_why = NULL;
     GError *last_err = NULL;
 
+    /* Check every entry's name and options before trying any, so a mistake
+     * in a fallback entry is reported even when an earlier one works. */
     for (guint i = 0; i < order->len; i++) {
+        if (!configure_accelerator(g_ptr_array_index(order, i), errp)) {
+            return false;
+        }
+    }
+    for (guint i = 0; i < order->len; i++) {
+        /* Again: an accelerator listed twice takes this entry's options. */
         const AccelOps *ops = configure_accelerator(g_ptr_array_index(order, i), errp);
         const char *name;
         GError *err = NULL;
@@ -470,13 +478,6 @@ static bool select_accelerator(StartupOptions *opts, MachineState *ms, GError **
     return false;
 }
 
-static uint64_t host_memory_bytes(void)
-{
-    long pages = sysconf(_SC_PHYS_PAGES);
-    long page_size = sysconf(_SC_PAGESIZE);
-    return pages > 0 && page_size > 0 ? (uint64_t)pages * (uint64_t)page_size : 0;
-}
-
 static bool create_objects(StartupOptions *opts, GError **errp)
 {
     for (guint i = 0; i < opts->objects->len; i++) {
@@ -505,7 +506,7 @@ static bool create_objects(StartupOptions *opts, GError **errp)
 static bool create_machine_ram(StartupOptions *opts, MachineState *ms, GError **errp)
 {
     HostMemoryBackend *backend;
-    uint64_t host_bytes = host_memory_bytes();
+    uint64_t host_bytes = host_physical_memory_bytes();
 
     if (opts->memory_backend) {
         backend = host_memory_backend_find(opts->memory_backend);
@@ -631,18 +632,13 @@ static void write_block_dirty_runs(RAMBlock *block, void *opaque)
     dirty_bitmap_snapshot_free(snap);
 }
 
-static void debug_dirty_log_write(const char *path)
+static void debug_dirty_log_write(FILE *out)
 {
-    DirtyLogWriter w;
+    DirtyLogWriter w = { .out = out };
 
     memory_global_dirty_log_sync();
-    w.out = fopen(path, "w");
-    if (!w.out) {
-        error_report("-debug-dirty-log %s: %s", path, g_strerror(errno));
-        return;
-    }
     ram_block_foreach(write_block_dirty_runs, &w);
-    fclose(w.out);
+    fclose(out);
 }
 
 static gboolean on_terminate_signal(gpointer data)
@@ -783,14 +779,19 @@ int kestrel_main(int argc, char **argv)
     if (device_help_requested(&opts)) {
         return 0;
     }
+    /* Opened now so that a bad path is a start-up error, not a surprise at exit. */
+    FILE *dirty_log = NULL;
+    if (opts.dirty_log_file) {
+        dirty_log = fopen(opts.dirty_log_file, "w");
+        if (!dirty_log) {
+            error_report("-debug-dirty-log %s: %s", opts.dirty_log_file, g_strerror(errno));
+            return 1;
+        }
+    }
 
     bql_lock();
     main_loop_init();
     memory_system_init();
-    g_unix_signal_add(SIGINT, on_terminate_signal, NULL);
-    g_unix_signal_add(SIGTERM, on_terminate_signal, NULL);
-    g_unix_signal_add(SIGHUP, on_terminate_signal, NULL);
-
     if (!build_machine(&opts, ms, &err) || !cpus_start_threads(&err)) {
         error_report_err(err);
         chardev_close_all();
@@ -798,6 +799,12 @@ int kestrel_main(int argc, char **argv)
     }
     system_reset();
     cpu_synchronize_all_post_init();
+    /* Only now: until the main loop runs, a signal must end the process the
+     * default way, or a start-up step that blocks (a chardev waiting for its
+     * client, preallocating RAM) could not be interrupted. */
+    g_unix_signal_add(SIGINT, on_terminate_signal, NULL);
+    g_unix_signal_add(SIGTERM, on_terminate_signal, NULL);
+    g_unix_signal_add(SIGHUP, on_terminate_signal, NULL);
 
     if (log_enabled(LOG_MTREE)) {
         GString *tree = g_string_new(NULL);
@@ -805,7 +812,7 @@ int kestrel_main(int argc, char **argv)
         log_printf("%s", tree->str);
         g_string_free(tree, TRUE);
     }
-    if (opts.dirty_log_file) {
+    if (dirty_log) {
         debug_dirty_log_start();
     }
     if (!opts.start_paused) {
@@ -815,8 +822,8 @@ int kestrel_main(int argc, char **argv)
     status = main_loop_run();
 
     vm_stop(RUN_STATE_SHUTDOWN);
-    if (opts.dirty_log_file) {
-        debug_dirty_log_write(opts.dirty_log_file);
+    if (dirty_log) {
+        debug_dirty_log_write(dirty_log);
     }
     cpus_join_threads();
     chardev_close_all();

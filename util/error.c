@@ -1,5 +1,6 @@
 /* User-facing error reporting. */
 #include "kestrel/osdep.h"
+#include <unistd.h>
 
 G_DEFINE_QUARK(kestrel-error-quark, kestrel_error)
 
@@ -36,4 +37,11 @@ void error_report_err(GError *err)
 {
     error_report("%s", err->message);
     g_error_free(err);
+}
+
+uint64_t host_physical_memory_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES);
+    long page_size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page_size > 0 ? (uint64_t)pages * (uint64_t)page_size : 0;
 }

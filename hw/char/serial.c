@@ -85,8 +85,8 @@
 /* With no real modem behind it, the line looks permanently connected. */
 #define MSR_LINES_IDLE (MSR_DCD | MSR_DSR | MSR_CTS)
 
-#define DEFAULT_IOBASE 0x3f8
-#define DEFAULT_IRQ    4
+/* iobase/irq not given: taken from the index's standard COM port. */
+#define SERIAL_PLACE_BY_INDEX 0xffffffffu
 /* 115200 / 12 = 9600 baud, what PC firmware leaves behind. */
 #define DEFAULT_DIVISOR 12
 
@@ -502,7 +502,10 @@ static bool serial_port_taken(uint32_t iobase, const SerialState *self)
 /* Applies the index rules described in serial.h. */
 static bool serial_pick_port(SerialState *s, GError **errp)
 {
-    if (s->iobase != DEFAULT_IOBASE || s->irq_num != DEFAULT_IRQ) {
+    bool iobase_given = s->iobase != SERIAL_PLACE_BY_INDEX;
+    bool irq_given = s->irq_num != SERIAL_PLACE_BY_INDEX;
+
+    if (iobase_given && irq_given) {
         return true;   /* the user placed it */
     }
     if (s->index >= SERIAL_MAX_ISA_PORTS) {
@@ -510,7 +513,7 @@ static bool serial_pick_port(SerialState *s, GError **errp)
                    s->index, SERIAL_MAX_ISA_PORTS - 1);
         return false;
     }
-    if (s->index == 0) {
+    if (s->index == 0 && !iobase_given && !irq_given) {
         unsigned i;
         for (i = 0; i < SERIAL_MAX_ISA_PORTS; i++) {
             if (!serial_port_taken(isa_serial_iobase[i], s)) {
@@ -524,8 +527,12 @@ static bool serial_pick_port(SerialState *s, GError **errp)
         }
         s->index = i;
     }
-    s->iobase = isa_serial_iobase[s->index];
-    s->irq_num = isa_serial_irq[s->index];
+    if (!iobase_given) {
+        s->iobase = isa_serial_iobase[s->index];
+    }
+    if (!irq_given) {
+        s->irq_num = isa_serial_irq[s->index];
+    }
     return true;
 }
 
@@ -649,9 +656,9 @@ fail:
 static const Property serial_props[] = {
     DEFINE_PROP("chardev", PROP_CHARDEV, SerialState, chr, 0,
                 "the chardev on the other end of the line (none: output discarded)"),
-    DEFINE_PROP("iobase", PROP_UINT32, SerialState, iobase, DEFAULT_IOBASE,
+    DEFINE_PROP("iobase", PROP_UINT32, SerialState, iobase, SERIAL_PLACE_BY_INDEX,
                 "first I/O port of the 8 registers"),
-    DEFINE_PROP("irq", PROP_UINT32, SerialState, irq_num, DEFAULT_IRQ,
+    DEFINE_PROP("irq", PROP_UINT32, SerialState, irq_num, SERIAL_PLACE_BY_INDEX,
                 "ISA interrupt line (0..15)"),
     DEFINE_PROP("index", PROP_UINT32, SerialState, index, 0,
                 "standard port 0..3 (COM1..COM4) when iobase and irq are not given"),

@@ -102,6 +102,10 @@ bool device_set_prop(DeviceState *dev, const char *name, const char *value, GErr
     uint64_t v;
 
     if (!strcmp(name, "id")) {
+        if (!*value) {
+            error_setg(errp, "device id must not be empty");
+            return false;
+        }
         if (device_find_by_id(value)) {
             error_setg(errp, "duplicate device id '%s'", value);
             return false;

@@ -38,6 +38,9 @@ typedef uint64_t ram_addr_t;
 #define type_init(fn) \
     static void __attribute__((constructor)) kestrel_type_init_##fn(void) { fn(); }
 
+/* Bytes of physical memory the host has (0 if unknown). */
+uint64_t host_physical_memory_bytes(void);
+
 /* The error domain used by every Kestrel GError. */
 #define KESTREL_ERROR kestrel_error_quark()
 GQuark kestrel_error_quark(void);

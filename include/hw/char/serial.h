@@ -3,11 +3,12 @@
  * registers in the io address space, 16-byte FIFOs, an interrupt line, and
  * a chardev for the other end of the wire. See docs/chardev.md.
  *
- * Properties: chardev (chardev id; none = output discarded), iobase
- * (default 0x3f8), irq (default 4), index (0..3, default 0). While iobase
- * and irq are both left at their defaults, index picks the PC's standard
- * pair (0: 0x3f8/4, 1: 0x2f8/3, 2: 0x3e8/4, 3: 0x2e8/3), and a second such
- * device moves on to the next free pair, as QEMU's -device isa-serial does.
+ * Properties: chardev (chardev id; none = output discarded), iobase, irq,
+ * index (0..3, default 0). An iobase or irq not given comes from index's
+ * standard pair (0: 0x3f8/4, 1: 0x2f8/3, 2: 0x3e8/4, 3: 0x2e8/3); with
+ * neither given, a second such device moves on to the next free pair, as
+ * QEMU's -device isa-serial does. An explicit iobase that another UART
+ * already uses is an error.
  */
 #ifndef HW_CHAR_SERIAL_H
 #define HW_CHAR_SERIAL_H
