@@ -126,7 +126,38 @@ def case_start_paused(k, guests, tmp):
         raise Failure('expected the signal note on stderr, got %r' % err)
 
 
+def case_backend_too_large(k, guests, tmp):
+    """A RAM backend larger than the host: refused before anything is mapped."""
+    expect_error(run([k, '-accel', 'tcg', '-nographic', '-device', DEBUG_EXIT,
+                      '-object', 'memory-backend-memfd,id=big,size=1T,prealloc=on',
+                      '-machine', 'memory-backend=big',
+                      '-kernel', os.path.join(guests, 'hello.elf')]), mention='big')
+
+
+def case_fallback_accel_option(k, guests, tmp):
+    """A bad option on a later -accel entry is an error even if the first works."""
+    expect_error(run([k, '-accel', 'tcg', '-accel', 'tcg,bogus=1', '-nographic',
+                      '-device', DEBUG_EXIT, '-kernel', os.path.join(guests, 'hello.elf')]),
+                 mention='bogus')
+
+
+def case_serial_port_conflict(k, guests, tmp):
+    """COM1 exists by default, so a second UART placed on 0x3f8 is refused;
+    one without iobase= moves to COM2."""
+    expect_error(run([k, '-accel', 'tcg', '-nographic', '-device', 'isa-serial,iobase=0x3f8',
+                      '-device', DEBUG_EXIT, '-kernel', os.path.join(guests, 'hello.elf')]),
+                 mention='0x3f8')
+    proc = run([k, '-accel', 'tcg', '-nographic', '-d', 'mtree', '-device', 'isa-serial',
+                '-device', DEBUG_EXIT, '-kernel', os.path.join(guests, 'hello.elf')])
+    expect_hello(proc)
+    if '00000000000002f8-00000000000002ff (prio 0, i/o): serial' not in proc.stderr.decode():
+        raise Failure('the second UART should sit at 0x2f8\n' + describe(proc))
+
+
 CASES = {
+    'backend-too-large': case_backend_too_large,
+    'fallback-accel-option': case_fallback_accel_option,
+    'serial-port-conflict': case_serial_port_conflict,
     'start-paused': case_start_paused,
     'machine-accel-fallback': case_machine_accel_fallback,
     'machine-accel-unknown': case_machine_accel_unknown,
