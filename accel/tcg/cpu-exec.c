@@ -209,10 +209,35 @@ static void handle_requests(TcgCpu *c)
     }
 }
 
+/* True when some byte of the TB lies past the current CS limit. The TB
+ * key does not include the limit, so a block translated under a larger
+ * limit can be found again after CS was reloaded with a smaller one. */
+static bool tb_exceeds_cs_limit(const TcgCpu *c, const TranslationBlock *tb)
+{
+    uint64_t first = (uint32_t)(tb->pc - tb->cs_base);
+    uint32_t limit = c->env->segs[R_CS].limit;
+    if ((tb->flags & HF_CS64) || limit == 0xffffffffu) {
+        return false;
+    }
+    return first + tb->size - 1 > limit;
+}
+
+static void G_NORETURN raise_cs_limit_fault(TcgCpu *c, const Insn *i)
+{
+    c->env->rip = i->eip;
+    c->cur_insn = NULL;
+    c->excp_vector = 13;   /* #GP(0) */
+    c->excp_error = 0;
+    c->excp_has_error = true;
+    c->excp_soft = false;
+    tcg_cpu_loop_exit(c);
+}
+
 static void cpu_tb_exec(TcgCpu *c, TranslationBlock *tb)
 {
     CPUX86State *env = c->env;
     const Insn *i = tb->insns, *end = tb->insns + tb->n_insns;
+    bool check_limit = tb_exceeds_cs_limit(c, tb);
 
     c->cur_tb = tb;
     c->tb_flags = tb->flags;
@@ -220,6 +245,10 @@ static void cpu_tb_exec(TcgCpu *c, TranslationBlock *tb)
     c->in_exec = true;
     for (; i < end; i++) {
         c->cur_insn = i;
+        if (__builtin_expect(check_limit, 0) &&
+            (uint64_t)(uint32_t)i->eip + i->len - 1 > env->segs[R_CS].limit) {
+            raise_cs_limit_fault(c, i);
+        }
         env->rip = i->next_eip;
         i->fn(c, i);
         if (__builtin_expect(c->stop_tb, 0)) {

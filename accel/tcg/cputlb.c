@@ -154,11 +154,15 @@ void tcg_bql_unlock(void)
     }
 }
 
-/* After device dispatch: a memory-map change requested a flush of this
- * vCPU's TLB, so the rest of the TB must not use stale entries. */
+/* After device dispatch, leave the TB after this instruction when a
+ * memory-map change requested a flush of this vCPU's TLB (the rest of the
+ * TB must not use stale entries), or when the device asked the vCPU to
+ * stop or exit (isa-debug-exit, shutdown, reset: nothing after the
+ * access may run). */
 static inline void after_dispatch(TcgCpu *c)
 {
-    if (c->flush_request) {
+    if (c->flush_request || __atomic_load_n(&c->cs->exit_request, __ATOMIC_RELAXED) ||
+        __atomic_load_n(&c->cs->stop, __ATOMIC_RELAXED)) {
         tcg_stop_tb(c);
     }
 }

@@ -147,6 +147,26 @@ static void tb_unlink_incoming(TranslationBlock *tb)
 
 /* ---- insertion / removal (tb_lock held) ---- */
 
+void tb_page_range(const TranslationBlock *tb, int idx, uint64_t *start, uint64_t *end)
+{
+    uint64_t offset = tb->pc & ~KESTREL_PAGE_MASK;
+    uint64_t last = offset + tb->size;      /* relative to the first page */
+
+    if (idx == 0) {
+        *start = offset;
+        *end = last < KESTREL_PAGE_SIZE ? last : KESTREL_PAGE_SIZE;
+    } else {
+        *start = 0;
+        if (last <= KESTREL_PAGE_SIZE) {
+            *end = 0;
+        } else if (last - KESTREL_PAGE_SIZE > KESTREL_PAGE_SIZE) {
+            *end = KESTREL_PAGE_SIZE;
+        } else {
+            *end = last - KESTREL_PAGE_SIZE;
+        }
+    }
+}
+
 static void page_add_tb(TranslationBlock *tb, int idx)
 {
     ram_addr_t ram_page = tb->page_ram[idx];
@@ -157,17 +177,9 @@ static void page_add_tb(TranslationBlock *tb, int idx)
     tb->page_next[idx] = (TranslationBlock *)pd->first_tb;
     pd->first_tb = (uintptr_t)tb | (uintptr_t)idx;
 
-    /* Mark the bytes of this page the TB covers. */
-    if (idx == 0) {
-        start = tb->pc & ~KESTREL_PAGE_MASK;
-        end = start + tb->size;
-        if (end > KESTREL_PAGE_SIZE) {
-            end = KESTREL_PAGE_SIZE;
-        }
-    } else {
-        start = 0;
-        end = (tb->pc & ~KESTREL_PAGE_MASK) + tb->size - KESTREL_PAGE_SIZE;
-    }
+    /* Mark the bytes of this page the TB covers, never past the page
+     * whatever tb->size says. */
+    tb_page_range(tb, idx, &start, &end);
     for (uint64_t b = start; b < end; b++) {
         pd->code_bitmap[b / (8 * sizeof(unsigned long))] |= 1ul << (b % (8 * sizeof(unsigned long)));
     }

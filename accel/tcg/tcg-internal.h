@@ -30,6 +30,9 @@ void tb_invalidate_phys_pages(TcgCpu *c, ram_addr_t start, ram_addr_t len);
 /* Drops every TB and frees them (all vCPUs must be outside TB execution). */
 void tb_flush_locked_exclusive(void);
 bool tb_budget_exceeded(void);
+/* The byte offsets [*start, *end) of page idx (0 or 1) that tb covers,
+ * always within the page. */
+void tb_page_range(const TranslationBlock *tb, int idx, uint64_t *start, uint64_t *end);
 void tb_jmp_cache_clear(TcgCpu *c);
 void tb_jmp_cache_clear_page(TcgCpu *c, uint64_t vaddr);
 static inline unsigned tb_jmp_cache_hash(uint64_t pc)

@@ -308,6 +308,23 @@ void x86_tcg_get_tb_key(CPUX86State *env, uint64_t *pc, uint64_t *cs_base, uint3
 TranslationBlock *x86_translate_tb(TcgCpu *c, uint64_t pc, uint64_t cs_base, uint32_t flags,
                                    ram_addr_t page0);
 TranslationBlock *tcg_tb_alloc(unsigned n_insns);
+
+/* Largest TB in bytes: the translator stops after the instruction that
+ * crosses into a second page, so a block spans at most two pages. */
+#define TB_MAX_SIZE (2u * KESTREL_PAGE_SIZE)
+
+/* Size of a TB from its first linear byte (pc) to one past its last
+ * (end_linear); outside 64-bit mode linear addresses wrap at 4 GiB.
+ * Clamped to TB_MAX_SIZE so the page bookkeeping stays in bounds even if
+ * the decoder misbehaves. */
+static inline uint32_t tb_size_from_linear(uint64_t pc, uint64_t end_linear, bool wrap32)
+{
+    uint64_t size = end_linear - pc;
+    if (wrap32) {
+        size = (uint32_t)size;
+    }
+    return size > TB_MAX_SIZE ? TB_MAX_SIZE : (uint32_t)size;
+}
 /* Walks the guest page tables. On a fault: with probe, returns false; else
  * raises #PF (does not return). */
 bool x86_tlb_fill(TcgCpu *c, uint64_t addr, MMUAccessType access, int mmu_idx, bool probe,

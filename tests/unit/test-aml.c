@@ -4,6 +4,17 @@
  */
 #include "hw/acpi/aml.h"
 
+/* Little-endian fields at any alignment (AML descriptors are packed). */
+static uint32_t le32_at(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64_at(const uint8_t *p)
+{
+    return (uint64_t)le32_at(p) | (uint64_t)le32_at(p + 4) << 32;
+}
+
 static void assert_encoding(Aml *node, const uint8_t *expected, size_t len)
 {
     GByteArray *bytes = aml_encode(node);
@@ -163,15 +174,15 @@ static void test_memory_descriptors(void)
     g_assert_cmpuint(d[1] | (d[2] << 8), ==, 23);
     g_assert_cmphex(d[3], ==, 0);          /* memory */
     g_assert_cmphex(d[5], ==, 0x01);       /* read-write, non-cacheable */
-    g_assert_cmphex(*(const uint32_t *)(d + 10), ==, 0x08000000);
-    g_assert_cmphex(*(const uint32_t *)(d + 14), ==, 0xfebfffff);
-    g_assert_cmphex(*(const uint32_t *)(d + 22), ==, 0xfebfffff - 0x08000000 + 1);
+    g_assert_cmphex(le32_at(d + 10), ==, 0x08000000);
+    g_assert_cmphex(le32_at(d + 14), ==, 0xfebfffff);
+    g_assert_cmphex(le32_at(d + 22), ==, 0xfebfffff - 0x08000000 + 1);
     d += 26;
     g_assert_cmphex(d[0], ==, 0x8a);
     g_assert_cmpuint(d[1] | (d[2] << 8), ==, 43);
-    g_assert_cmphex(*(const uint64_t *)(d + 14), ==, 0x140000000ULL);
-    g_assert_cmphex(*(const uint64_t *)(d + 22), ==, 0x93fffffffULL);
-    g_assert_cmphex(*(const uint64_t *)(d + 38), ==, 0x800000000ULL);
+    g_assert_cmphex(le64_at(d + 14), ==, 0x140000000ULL);
+    g_assert_cmphex(le64_at(d + 22), ==, 0x93fffffffULL);
+    g_assert_cmphex(le64_at(d + 38), ==, 0x800000000ULL);
     g_assert_cmphex(d[46], ==, 0x79);
     g_byte_array_unref(bytes);
 }

@@ -329,6 +329,29 @@ GUEST(lock_inc, ".code32\n"
       "  jnz 1b\n"
       "  hlt\n");
 
+/* A write to port 0x87 stops the machine: nothing after it may run. */
+GUEST(io_stop, ".code32\n"
+      "  xor %ebx, %ebx\n"
+      "  mov $1, %al\n"
+      "  out %al, $0x87\n"
+      ".globl io_stop_after\n"
+      "io_stop_after:\n"
+      "  mov $1, %ebx\n"
+      "  out %al, $0x80\n"
+      "  hlt\n");
+
+GUEST(rep_stop, ".code32\n"
+      "  xor %ebx, %ebx\n"
+      "  mov $0x100000, %esi\n"
+      "  mov $3, %ecx\n"
+      "  mov $0x87, %dx\n"
+      ".globl rep_stop_insn\n"
+      "rep_stop_insn:\n"
+      "  rep outsb\n"
+      "  mov $1, %ebx\n"
+      "  hlt\n");
+extern const uint8_t io_stop_after[], rep_stop_insn[];
+
 /* ---- the machine ---- */
 
 static MemoryRegion ram;
@@ -688,6 +711,11 @@ static void dev_write(void *opaque, hwaddr addr, uint64_t v, unsigned size)
 {
     g_string_append_printf(io_log, "%s:w%" PRIx64 "/%u=%" PRIx64 ";", (const char *)opaque,
                            addr, size, v);
+    if (!strcmp(opaque, "pio") && addr == 7) {
+        /* Port 0x87 acts like isa-debug-exit: the machine stops the vCPU. */
+        cpu->stop = true;
+        __atomic_store_n(&cpu->exit_request, 1, __ATOMIC_SEQ_CST);
+    }
 }
 
 static const MemoryRegionOps dev_ops = {
@@ -958,6 +986,143 @@ static void test_two_vcpus_atomics(void)
     g_free(cpu2);
 }
 
+static void test_io_stop_ends_tb(void)
+{
+    reset_pm32(io_stop_start, io_stop_end);
+    g_string_truncate(io_log, 0);
+    g_assert_cmpint(tcg_exec_vcpu(cpu), ==, VCPU_EXIT_KICK);
+    g_assert_cmpstr(io_log->str, ==, "pio:w7/1=1;");
+    g_assert_cmphex(env->regs[R_EBX], ==, 0);
+    g_assert_cmphex(env->rip, ==, CODE_ADDR + (uint32_t)(io_stop_after - io_stop_start));
+    cpu->stop = false;
+
+    /* A REP OUTS stops after the iteration that stopped the machine and
+     * resumes where it was. */
+    reset_pm32(rep_stop_start, rep_stop_end);
+    wr32(0x100000, 0x00636261);     /* "abc" */
+    g_string_truncate(io_log, 0);
+    g_assert_cmpint(tcg_exec_vcpu(cpu), ==, VCPU_EXIT_KICK);
+    g_assert_cmpstr(io_log->str, ==, "pio:w7/1=61;");
+    g_assert_cmphex(env->regs[R_EBX], ==, 0);
+    g_assert_cmphex(env->regs[R_ECX], ==, 2);
+    g_assert_cmphex(env->rip, ==, CODE_ADDR + (uint32_t)(rep_stop_insn - rep_stop_start));
+    cpu->stop = false;
+}
+
+#define CODE16_SEL 0x20
+#define CODE16_ENTRY 0x200ff8u
+
+/* A 16-bit code segment (D=0) with base 0 and the given limit. */
+static void enter_code16(uint32_t limit, uint32_t eip)
+{
+    reset_pm32(mov_eax_1_start, mov_eax_1_end);
+    env->segs[R_CS] = (SegmentCache){ CODE16_SEL, 0, limit,
+                                      DESC_P_MASK | DESC_S_MASK | DESC_CS_MASK | DESC_R_MASK |
+                                      DESC_A_MASK | (limit > 0xfffff ? DESC_G_MASK : 0) };
+    env->rip = eip;
+}
+
+/* nop x5; mov $imm32, %eax (crosses the page at 0x201000); hlt */
+static void write_code16(uint32_t imm)
+{
+    uint8_t code[] = { 0x90, 0x90, 0x90, 0x90, 0x90, 0x66, 0xb8, 0, 0, 0, 0, 0xf4 };
+    memcpy(&code[7], &imm, 4);
+    wr(CODE16_ENTRY, code, sizeof(code));
+}
+
+/* 16-bit code runs at EIP above 0xffff (a 4 GiB limit allows it): the
+ * full EIP advances, a block crossing a page covers exactly its bytes
+ * (its size once underflowed, overrunning the page's code bitmap). */
+static void test_code16_high_eip(void)
+{
+    static const uint8_t tramp[] = { 0x66, 0xe9, 0, 0, 0, 0 };   /* jmp rel32 */
+    int32_t rel = (int32_t)(CODE16_ENTRY - (0xa000 + sizeof(tramp)));
+
+    write_code16(0x11223344);
+    enter_code16(0xffffffff, CODE16_ENTRY);
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EAX], ==, 0x11223344);
+    g_assert_cmphex(env->rip, ==, CODE16_ENTRY + 12);
+
+    /* Entered from 16-bit code at a low EIP with a 66-prefixed jmp rel32. */
+    wr(0xa000, tramp, sizeof(tramp));
+    wr32(0xa002, (uint32_t)rel);
+    enter_code16(0xffffffff, 0xa000);
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EAX], ==, 0x11223344);
+    g_assert_cmphex(env->rip, ==, CODE16_ENTRY + 12);
+
+    /* The block's bytes on the second page are tracked: changing them
+     * drops the cached block. */
+    write_code16(0x55663344);
+    enter_code16(0xffffffff, CODE16_ENTRY);
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EAX], ==, 0x55663344);
+}
+
+/* An instruction reaching past the CS limit raises #GP(0) at it, also
+ * when its block was translated earlier under a larger limit. */
+static void test_code16_cs_limit(void)
+{
+    uint32_t mov_eip = CODE16_ENTRY + 5;
+
+    write_code16(0x11223344);
+    enter_code16(mov_eip + 3, CODE16_ENTRY);     /* the mov ends at mov_eip + 5 */
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EBP], ==, 13);
+    g_assert_cmphex(env->regs[R_ESI], ==, 0);                 /* error code */
+    g_assert_cmphex(rd32(STACK_TOP - 12), ==, mov_eip);
+    g_assert_cmphex(rd32(STACK_TOP - 8), ==, CODE16_SEL);
+
+    /* Translate the block with room, then shrink the limit. */
+    enter_code16(0xffffffff, CODE16_ENTRY);
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EAX], ==, 0x11223344);
+    enter_code16(mov_eip + 3, CODE16_ENTRY);
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EBP], ==, 13);
+    g_assert_cmphex(rd32(STACK_TOP - 12), ==, mov_eip);
+
+    /* A limit below the entry point faults on the first instruction. */
+    enter_code16(0xffff, CODE16_ENTRY);
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EBP], ==, 13);
+    g_assert_cmphex(rd32(STACK_TOP - 12), ==, CODE16_ENTRY);
+}
+
+/* The TB size and the byte ranges marked in the page bitmaps stay within
+ * two pages whatever the inputs. */
+static void test_tb_size_bounds(void)
+{
+    TranslationBlock tb = { 0 };
+    uint64_t start, end;
+
+    g_assert_cmpuint(tb_size_from_linear(0x200ff8, 0x201003, true), ==, 11);
+    /* Linear addresses wrap at 4 GiB outside 64-bit mode. */
+    g_assert_cmpuint(tb_size_from_linear(0xfffffffe, 0x1, true), ==, 3);
+    /* An end before the start (the old underflow) is clamped. */
+    g_assert_cmpuint(tb_size_from_linear(0x200ff8, 0x0ff8 + 11, true), ==, TB_MAX_SIZE);
+    g_assert_cmpuint(tb_size_from_linear(0x200ff8, 0x100, false), ==, TB_MAX_SIZE);
+
+    tb.pc = 0x200ff8;
+    tb.size = 11;
+    tb_page_range(&tb, 0, &start, &end);
+    g_assert_cmpuint(start, ==, 0xff8);
+    g_assert_cmpuint(end, ==, KESTREL_PAGE_SIZE);
+    tb_page_range(&tb, 1, &start, &end);
+    g_assert_cmpuint(start, ==, 0);
+    g_assert_cmpuint(end, ==, 3);
+
+    tb.size = 0xfffff00b;        /* a corrupt size never leaves the pages */
+    tb_page_range(&tb, 0, &start, &end);
+    g_assert_cmpuint(end, <=, KESTREL_PAGE_SIZE);
+    tb_page_range(&tb, 1, &start, &end);
+    g_assert_cmpuint(end, <=, KESTREL_PAGE_SIZE);
+    tb.size = 4;                 /* second page not reached */
+    tb_page_range(&tb, 1, &start, &end);
+    g_assert_cmpuint(end, ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1004,5 +1169,9 @@ int main(int argc, char **argv)
     g_test_add_func("/tcg/exec/user-mode-int80", test_user_mode_int80);
     g_test_add_func("/tcg/exec/user-mode-page-fault", test_user_mode_page_fault);
     g_test_add_func("/tcg/exec/two-vcpus-atomics", test_two_vcpus_atomics);
+    g_test_add_func("/tcg/exec/io-stop-ends-tb", test_io_stop_ends_tb);
+    g_test_add_func("/tcg/exec/code16-high-eip", test_code16_high_eip);
+    g_test_add_func("/tcg/exec/code16-cs-limit", test_code16_cs_limit);
+    g_test_add_func("/tcg/exec/tb-size-bounds", test_tb_size_bounds);
     return g_test_run();
 }

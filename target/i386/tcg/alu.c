@@ -1232,6 +1232,11 @@ static inline int64_t str_delta(CPUX86State *env, unsigned size)
 /* Stops a long REP so events are noticed; the instruction resumes after. */
 static inline bool rep_should_pause(TcgCpu *c, unsigned done)
 {
+    if (c->stop_tb) {
+        /* An iteration asked to leave the TB (e.g. an I/O write that
+         * stopped the machine): resume the rest later, if ever. */
+        return true;
+    }
     if (done < REP_CHUNK) {
         return false;
     }

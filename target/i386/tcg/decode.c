@@ -324,7 +324,10 @@ typedef struct DecodeCtx {
     ram_addr_t page_ram[2];
     int mmu_idx;
     bool first_insn;           /* a fetch fault may be raised right away */
-    bool fetch_failed;         /* the instruction crosses into an unmapped page */
+    bool fetch_failed;         /* the instruction crosses into an unmapped page
+                                * or past the CS limit */
+    bool check_limit;          /* outside 64-bit mode: offsets must be <= cs_limit */
+    uint32_t cs_limit;
     uint8_t bytes[16];
     unsigned len;
 } DecodeCtx;
@@ -340,12 +343,23 @@ static uint8_t fetch_byte(DecodeCtx *d)
         d->len++;
         return 0x90;
     }
-    if (page == d->page_vaddr[0]) {
+    if (d->check_limit && !d->fetch_failed && (uint32_t)(la - d->cs_base) > d->cs_limit) {
+        /* A byte past the CS limit: #GP(0) at this instruction. The first
+         * instruction of a block faults now (rip is the block start);
+         * a later one ends the block before it, so it faults when it
+         * becomes the first one. */
+        if (d->first_insn) {
+            raise_exception_err(d->c, EXCP_GP, 0);
+        }
+        d->fetch_failed = true;
+        d->page_host[1] = NULL;
+    }
+    if (d->fetch_failed) {
+        b = 0;
+    } else if (page == d->page_vaddr[0]) {
         b = d->page_host[0][la & ~KESTREL_PAGE_MASK];
     } else if (d->page_host[1] && page == d->page_vaddr[1]) {
         b = d->page_host[1][la & ~KESTREL_PAGE_MASK];
-    } else if (d->fetch_failed) {
-        b = 0;
     } else {
         if (!tcg_get_code_page(d->c, la, d->mmu_idx, !d->first_insn, &d->page_host[1],
                                &d->page_ram[1])) {
@@ -620,7 +634,11 @@ static uint32_t decode_insn(DecodeCtx *d, Insn *i, uint64_t eip)
     i->len = (uint8_t)(d->len > 15 ? 15 : d->len);
     i->next_eip = eip + d->len;
     if (!code64) {
-        i->next_eip = code32 ? (uint32_t)i->next_eip : (uint16_t)i->next_eip;
+        /* Straight-line execution advances the full 32-bit EIP even in a
+         * 16-bit code segment (a 66-prefixed jump can put EIP above 0xffff
+         * when the CS limit allows it); only 16-bit operand-size control
+         * transfers truncate the target to 16 bits, below. */
+        i->next_eip = (uint32_t)i->next_eip;
     }
     if (rip_rel) {
         i->disp += (int64_t)i->next_eip;
@@ -692,10 +710,11 @@ TranslationBlock *x86_translate_tb(TcgCpu *c, uint64_t pc, uint64_t cs_base, uin
     unsigned n = 0, max = (flags & HF_TF) ? 1 : TB_MAX_INSNS;
     uint32_t cflags = 0;
     uint64_t eip = pc - cs_base, jmp0 = ~(uint64_t)0, jmp1 = ~(uint64_t)0;
+    uint64_t end_linear = pc;
     bool log = log_enabled(LOG_IN_ASM);
 
     if (!(flags & HF_CS64)) {
-        eip = (flags & HF_CS32) ? (uint32_t)eip : (uint16_t)eip;
+        eip = (uint32_t)eip;
     }
     d.mmu_idx = (flags & HF_CPL_MASK) == 3 ? MMU_IDX_USER : MMU_IDX_KERNEL;
     d.page_vaddr[0] = pc & KESTREL_PAGE_MASK;
@@ -704,6 +723,8 @@ TranslationBlock *x86_translate_tb(TcgCpu *c, uint64_t pc, uint64_t cs_base, uin
     /* Raises #PF (rip = the TB start) when the first page is not mapped. */
     tcg_get_code_page(c, pc, d.mmu_idx, false, &d.page_host[0], &d.page_ram[0]);
     d.next_linear = pc;
+    d.check_limit = !(flags & HF_CS64);
+    d.cs_limit = c->env->segs[R_CS].limit;
     c->tb_flags = flags;
 
     if (log) {
@@ -733,6 +754,7 @@ TranslationBlock *x86_translate_tb(TcgCpu *c, uint64_t pc, uint64_t cs_base, uin
         if (log) {
             log_insn(&d, i);
         }
+        end_linear = d.next_linear;
         n++;
         eip = i->next_eip;
         if (dflags & D_JMP) {
@@ -772,8 +794,10 @@ TranslationBlock *x86_translate_tb(TcgCpu *c, uint64_t pc, uint64_t cs_base, uin
     tb->page_ram[1] = d.page_host[1] ? d.page_ram[1] : RAM_ADDR_INVALID;
     tb->page_vaddr[1] = d.page_host[1] ? d.page_vaddr[1] : ~(uint64_t)0;
     tb->n_insns = n;
-    /* From the first byte to the end of the last instruction. */
-    tb->size = (uint32_t)(buf[n - 1].eip + buf[n - 1].len - (pc - cs_base));
+    /* From the first byte to the end of the last instruction, counted in
+     * linear bytes actually fetched (whatever the instruction pointer
+     * did), so the page bookkeeping covers exactly the code read. */
+    tb->size = tb_size_from_linear(pc, end_linear, !(flags & HF_CS64));
     tb->jmp_eip[0] = jmp0;
     tb->jmp_eip[1] = jmp1;
     memcpy(tb->insns, buf, n * sizeof(Insn));

@@ -259,12 +259,16 @@ static void load_cs_checked(TcgCpu *c, uint16_t selector, uint32_t lo, uint32_t 
                        lo, hi);
 }
 
+/* The new instruction pointer of a far transfer. The offset was already
+ * read with the instruction's operand size (a 16-bit one is zero-extended);
+ * the D bit of the new CS does not truncate it: a 32-bit far jump may
+ * enter a 16-bit segment above 0xffff when its limit allows. */
 static uint64_t truncate_ip(const CPUX86State *env, uint64_t ip)
 {
     if ((env->efer & EFER_LMA) && (env->segs[R_CS].flags & DESC_L_MASK)) {
         return ip;
     }
-    return (env->segs[R_CS].flags & DESC_B_MASK) ? (uint32_t)ip : (uint16_t)ip;
+    return (uint32_t)ip;
 }
 
 static void check_code_target(TcgCpu *c, uint16_t sel, uint32_t hi, int cpl)
