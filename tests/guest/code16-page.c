@@ -11,6 +11,11 @@
  *    (the translated block must be dropped and the new value seen).
  * The 16-bit code loads EAX with a 32-bit immediate crossing the page and
  * far-jumps (66 ea) back to 32-bit code, which checks EAX.
+ *
+ * Runs under TCG only (code16-page.expected says "# accel: tcg"): the
+ * nested KVM harness's "hardware" is QEMU's TCG emulating SVM, which, like
+ * QEMU's TCG itself, raises #GP here instead of running the code, so under
+ * that KVM the payload hangs in its exception path.
  */
 #include "runtime.h"
 
