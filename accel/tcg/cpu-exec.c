@@ -137,6 +137,9 @@ int cpu_interrupt_ack(CPUState *cpu)
             log_mask(LOG_UNIMP, "tcg: interrupt raised but no interrupt controller "
                      "registered an acknowledge function\n");
         }
+        /* Nobody can deliver it: do not keep a halted CPU awake. */
+        __atomic_fetch_and(&cpu->interrupt_request, ~(unsigned)CPU_INTERRUPT_HARD,
+                           __ATOMIC_SEQ_CST);
         return -1;
     }
     if (lock) {
@@ -147,6 +150,61 @@ int cpu_interrupt_ack(CPUState *cpu)
         bql_unlock();
     }
     return v;
+}
+
+/* ---- INIT / SIPI (interrupt controller hook, see hw/intc/apic.c) ---- */
+
+static CPUInitSipiFn init_sipi_fn;
+static void *init_sipi_opaque;
+
+void cpu_set_init_sipi_handler(CPUInitSipiFn fn, void *opaque)
+{
+    init_sipi_fn = fn;
+    init_sipi_opaque = opaque;
+}
+
+/* Called with the big lock held (or standalone) before the halted check. */
+static void handle_init_sipi(TcgCpu *c)
+{
+    if (!init_sipi_fn) {
+        __atomic_fetch_and(&c->cs->interrupt_request,
+                           ~(unsigned)(CPU_INTERRUPT_INIT | CPU_INTERRUPT_SIPI), __ATOMIC_SEQ_CST);
+        return;
+    }
+    init_sipi_fn(init_sipi_opaque, c->cs);
+    /* The mode (CR0/CR3/CR4, EFER) may have changed under the TLB. */
+    tlb_flush(c);
+    c->excp_vector = -1;
+}
+
+/* ---- IA32_APIC_BASE (interrupt controller hook) ---- */
+
+static CPUApicBaseFn apic_base_fn;
+static void *apic_base_opaque;
+
+void cpu_set_apic_base_handler(CPUApicBaseFn fn, void *opaque)
+{
+    apic_base_fn = fn;
+    apic_base_opaque = opaque;
+}
+
+bool cpu_apic_base_write(CPUState *cpu, uint64_t value)
+{
+    bool lock = !tcg_standalone && !bql_locked();
+    bool ok;
+
+    if (!apic_base_fn) {
+        cpu->env.apic_base = value;
+        return true;
+    }
+    if (lock) {
+        bql_lock();
+    }
+    ok = apic_base_fn(apic_base_opaque, cpu, value);
+    if (lock) {
+        bql_unlock();
+    }
+    return ok;
 }
 
 /* ---- vCPU setup ---- */
@@ -233,26 +291,52 @@ static void G_NORETURN raise_cs_limit_fault(TcgCpu *c, const Insn *i)
     tcg_cpu_loop_exit(c);
 }
 
-static void cpu_tb_exec(TcgCpu *c, TranslationBlock *tb)
+/* Interprets one TB. Kept out of line and apart from the sigsetjmp in
+ * cpu_exec_inner so that the per-instruction loop keeps its few live
+ * values (c, env, the instruction pointer and the end) in callee-saved
+ * registers instead of reloading them around every call. */
+static __attribute__((noinline)) void cpu_tb_exec(TcgCpu *c, TranslationBlock *tb)
 {
     CPUX86State *env = c->env;
-    const Insn *i = tb->insns, *end = tb->insns + tb->n_insns;
-    bool check_limit = tb_exceeds_cs_limit(c, tb);
+    const Insn *i = tb->insns, *end = tb->insns + tb->n_exec;
 
     c->cur_tb = tb;
     c->tb_flags = tb->flags;
     c->stop_tb = false;
     c->in_exec = true;
-    for (; i < end; i++) {
-        c->cur_insn = i;
-        if (__builtin_expect(check_limit, 0) &&
-            (uint64_t)(uint32_t)i->eip + i->len - 1 > env->segs[R_CS].limit) {
-            raise_cs_limit_fault(c, i);
+    if (__builtin_expect(tb_exceeds_cs_limit(c, tb), 0)) {
+        for (; i < end; i++) {
+            c->cur_insn = i;
+            if ((uint64_t)(uint32_t)i->eip + i->len - 1 > env->segs[R_CS].limit) {
+                raise_cs_limit_fault(c, i);
+            }
+            env->rip = i->next_eip;
+            if (i + 1 == end && tb->n_exec < tb->n_insns) {
+                /* A fused flag setter + Jcc: the Jcc may lie past the
+                 * limit. Run the setter alone (its own function is in the
+                 * Jcc's imm2), then fault at the Jcc. */
+                const Insn *j = i + 1;
+                if ((uint64_t)(uint32_t)j->eip + j->len - 1 > env->segs[R_CS].limit) {
+                    ((InsnFn *)(uintptr_t)j->imm2)(c, i);
+                    if (!c->stop_tb) {
+                        raise_cs_limit_fault(c, j);
+                    }
+                    break;
+                }
+            }
+            i->fn(c, i);
+            if (__builtin_expect(c->stop_tb, 0)) {
+                break;
+            }
         }
-        env->rip = i->next_eip;
-        i->fn(c, i);
-        if (__builtin_expect(c->stop_tb, 0)) {
-            break;
+    } else {
+        for (; i < end; i++) {
+            c->cur_insn = i;
+            env->rip = i->next_eip;
+            i->fn(c, i);
+            if (__builtin_expect(c->stop_tb, 0)) {
+                break;
+            }
         }
     }
     c->cur_insn = NULL;
@@ -268,7 +352,25 @@ static bool can_chain(const TranslationBlock *from, const TranslationBlock *to)
            to->cs_base == from->cs_base && !(to->cflags & TB_NOCHAIN);
 }
 
-static VCPUExitReason cpu_exec_loop(TcgCpu *c)
+/* The successor of a TB that left through an indirect branch (RET, JMP/CALL
+ * r/m), straight from the jump cache. The TB ended normally (no stop_tb,
+ * not TB_NOCHAIN), so the mode bits and CS base are still the block's own
+ * (instructions that change them stop the TB) and tb_find's key
+ * computation can be skipped; a miss falls back to tb_find. */
+static inline TranslationBlock *jmp_cache_peek(TcgCpu *c, const TranslationBlock *tb,
+                                               uint64_t rip)
+{
+    uint64_t pc = (tb->flags & HF_CS64) ? rip : (uint32_t)(tb->cs_base + rip);
+    TranslationBlock *next = c->jmp_cache[tb_jmp_cache_hash(pc)];
+    if (next && next->pc == pc && next->cs_base == tb->cs_base && next->flags == tb->flags) {
+        return next;
+    }
+    return NULL;
+}
+
+/* Out of line: the caller holds the sigsetjmp, which would force every
+ * local of this loop to memory. */
+static __attribute__((noinline)) VCPUExitReason cpu_exec_loop(TcgCpu *c)
 {
     CPUState *cs = c->cs;
     CPUX86State *env = c->env;
@@ -346,6 +448,8 @@ static VCPUExitReason cpu_exec_loop(TcgCpu *c)
             }
             if (last) {
                 next = __atomic_load_n(&last->jmp_dest[slot], __ATOMIC_ACQUIRE);
+            } else {
+                next = jmp_cache_peek(c, tb, env->rip);
             }
         }
     }
@@ -407,6 +511,9 @@ int tcg_exec_vcpu(CPUState *cs)
             tcg_bql_lock();
         }
         return VCPU_EXIT_KICK;
+    }
+    if (cs->interrupt_request & (CPU_INTERRUPT_INIT | CPU_INTERRUPT_SIPI)) {
+        handle_init_sipi(c);
     }
     if (env->halted) {
         if (!cpu_has_work(c)) {

@@ -292,6 +292,22 @@ void *tcg_probe_write_host(TcgCpu *c, uint64_t addr, unsigned size, int mmu_idx)
     return (void *)(uintptr_t)(addr + e->addend);
 }
 
+void *tcg_probe_read_host(TcgCpu *c, uint64_t addr, unsigned size, int mmu_idx)
+{
+    TLBEntry *e;
+    if (!tlb_same_page(addr, size)) {
+        return NULL;
+    }
+    e = tlb_entry(c, mmu_idx, addr);
+    if (!tag_hit(e->addr_read, addr & KESTREL_PAGE_MASK)) {
+        tlb_fill(c, addr, MMU_DATA_LOAD, mmu_idx);
+    }
+    if (e->addr_read & TLB_MMIO) {
+        return NULL;
+    }
+    return (void *)(uintptr_t)(addr + e->addend);
+}
+
 bool tcg_get_code_page(TcgCpu *c, uint64_t addr, int mmu_idx, bool probe,
                        uint8_t **host_page, ram_addr_t *ram_page)
 {

@@ -422,6 +422,7 @@ TranslationBlock *tb_find(TcgCpu *c)
     if (!tb) {
         TranslationBlock *other;
         tb = x86_translate_tb(c, pc, cs_base, flags, ram_page);
+        x86_tcg_specialize_tb(tb);
         g_mutex_lock(&tb_lock);
         other = tb_lookup_locked(pc, cs_base, flags, ram_pc);
         if (other && other->page_ram[1] == tb->page_ram[1]) {

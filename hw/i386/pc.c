@@ -18,6 +18,11 @@
 #include "sysemu/accel.h"
 #include "sysemu/cpus.h"
 #include "sysemu/hostmem.h"
+#include "hw/intc/i8259.h"
+#include "hw/intc/ioapic.h"
+#include "hw/intc/apic.h"
+#include "hw/timer/i8254.h"
+#include "exec/tcg.h"
 
 void pc_ram_split(uint64_t ram_size, uint64_t *below_4g, uint64_t *above_4g)
 {
@@ -110,14 +115,70 @@ static void pc_gsi_set(void *opaque, int gsi, int level)
     accel_set_gsi((unsigned)gsi, level);
 }
 
-/* Interrupt lines: with an accelerator that emulates the PIC and IOAPIC
- * (KVM's in-kernel irqchip) each GSI goes straight to it. Otherwise they
- * stay unconnected until Kestrel has its own interrupt controllers. */
-static void pc_gsi_init(PCMachineState *pcms)
+/* Without an in-kernel irqchip: ISA IRQ n (n < 16) goes to the PIC and to
+ * IOAPIC pin n, except IRQ 0 (the PIT) which reaches pin 2, as the MADT's
+ * interrupt source override says. GSI 2 is the PIC cascade: unused (the
+ * same routing as KVM's default table). */
+static void pc_gsi_set_emulated(void *opaque, int gsi, int level)
 {
-    for (int i = 0; i < PC_NUM_GSIS; i++) {
-        pcms->gsi[i] = accel_irqchip_in_kernel() ? irq_new(pc_gsi_set, pcms, i) : NULL;
+    PCMachineState *pcms = opaque;
+
+    if (gsi == 2) {
+        return;
     }
+    if (gsi < 16) {
+        i8259_set_irq(pcms->pic, gsi, level);
+    }
+    ioapic_set_irq(pcms->ioapic, gsi == 0 ? 2 : gsi, level);
+}
+
+static void pc_ioapic_eoi(void *opaque, uint8_t vector)
+{
+    ioapic_eoi_broadcast(opaque, vector);
+}
+
+/* Kestrel's own PIC pair, IOAPIC, one local APIC per vCPU and the PIT; the
+ * CPU emulator takes interrupts from the APICs (cpu_set_interrupt_ack) and
+ * lets them run INIT/SIPI on each vCPU's thread. */
+static bool pc_emulated_irqchip_init(PCMachineState *pcms, GError **errp)
+{
+    pcms->pic = i8259_create(irq_new(apic_bus_pic_intr, NULL, 0), errp);
+    if (!pcms->pic) {
+        return false;
+    }
+    pcms->ioapic = ioapic_create(PC_IOAPIC_BASE, apic_bus_deliver, NULL, errp);
+    if (!pcms->ioapic) {
+        return false;
+    }
+    apic_bus_set_pic(pcms->pic);
+    apic_bus_set_eoi_handler(pc_ioapic_eoi, pcms->ioapic);
+    for (unsigned i = 0; i < nr_cpus; i++) {
+        if (!apic_create(cpus[i], errp)) {
+            return false;
+        }
+    }
+    cpu_set_interrupt_ack(apic_cpu_interrupt_ack, NULL);
+    cpu_set_init_sipi_handler(apic_cpu_handle_init_sipi, NULL);
+    cpu_set_apic_base_handler(apic_cpu_set_base, NULL);
+    for (int i = 0; i < PC_NUM_GSIS; i++) {
+        pcms->gsi[i] = irq_new(pc_gsi_set_emulated, pcms, i);
+    }
+    pcms->pit = i8254_create(pcms->gsi[0], errp);
+    return pcms->pit != NULL;
+}
+
+/* Interrupt lines: with an accelerator that emulates the PIC and IOAPIC
+ * (KVM's in-kernel irqchip) each GSI goes straight to it. Otherwise the
+ * machine provides its own controllers. */
+static bool pc_gsi_init(PCMachineState *pcms, GError **errp)
+{
+    if (!accel_irqchip_in_kernel()) {
+        return pc_emulated_irqchip_init(pcms, errp);
+    }
+    for (int i = 0; i < PC_NUM_GSIS; i++) {
+        pcms->gsi[i] = irq_new(pc_gsi_set, pcms, i);
+    }
+    return true;
 }
 
 /* One UART per -serial backend, at the standard COM1..COM4 ports. */
@@ -209,7 +270,9 @@ static bool pc_init(MachineState *ms, GError **errp)
     }
     memory_region_add_subregion_overlap(get_system_memory(), PC_BIOS_AREA_TABLES_BASE,
                                         &pcms->bios_area, 1);
-    pc_gsi_init(pcms);
+    if (!pc_gsi_init(pcms, errp)) {
+        return false;
+    }
     if (!pc_platform_devices_init(pcms, ms, errp)) {
         return false;
     }

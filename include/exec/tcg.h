@@ -34,6 +34,7 @@
 enum {
     MMU_IDX_KERNEL,      /* CPL 0-2 and implicit supervisor accesses */
     MMU_IDX_USER,        /* CPL 3 */
+    MMU_IDX_KERNEL_AC,   /* CPL 0-2 data with CR4.SMAP and EFLAGS.AC: user pages allowed */
     MMU_IDX_NB
 };
 
@@ -122,6 +123,8 @@ struct Insn {
 #define HF_CS64       (1u << 6)   /* 64-bit code segment */
 #define HF_VM86       (1u << 7)
 #define HF_TF         (1u << 8)   /* single-step: one instruction per TB */
+/* Bits 16-24 belong to the x86 front end (target/i386/tcg/tcg-cpu.h:
+ * HF_SEGCHK_*, HF_ALIGN_CHECK, HF_SMAP_AC, HF_DATA_BP). */
 
 typedef struct TranslationBlock TranslationBlock;
 
@@ -139,6 +142,10 @@ struct TranslationBlock {
 
     uint32_t size;               /* bytes of guest code */
     uint32_t n_insns;
+    uint32_t n_exec;             /* entries the interpreter runs: n_insns, one
+                                  * less when the last two are fused (the
+                                  * last entry's imm2 then holds the unfused
+                                  * function of the one before it) */
     volatile bool invalid;
 
     /* Global hash chain and per-page lists (TB lock). */
@@ -253,11 +260,53 @@ TCG_DEFINE_ST(cpu_stw, uint16_t, 2)
 TCG_DEFINE_ST(cpu_stl, uint32_t, 4)
 TCG_DEFINE_ST(cpu_stq, uint64_t, 8)
 
+/* Loads and stores whose size is only known at run time (1, 2, 4 or 8):
+ * one TLB lookup, then a switch on the size. Always inlined: the front
+ * end's operand helpers use them on every memory access. */
+static inline __attribute__((always_inline))
+uint64_t cpu_ld_sized(TcgCpu *c, uint64_t addr, unsigned size, int mmu_idx)
+{
+    TLBEntry *e = tlb_entry(c, mmu_idx, addr);
+    if (__builtin_expect(e->addr_read == (addr & KESTREL_PAGE_MASK) &&
+                         tlb_same_page(addr, size), 1)) {
+        const void *p = (const void *)(uintptr_t)(addr + e->addend);
+        switch (size) {
+        case 1: return *(const uint8_t *)p;
+        case 2: { uint16_t v; memcpy(&v, p, 2); return v; }
+        case 4: { uint32_t v; memcpy(&v, p, 4); return v; }
+        default: { uint64_t v; memcpy(&v, p, 8); return v; }
+        }
+    }
+    return tcg_ld_slow(c, addr, size, mmu_idx);
+}
+
+static inline __attribute__((always_inline))
+void cpu_st_sized(TcgCpu *c, uint64_t addr, uint64_t val, unsigned size, int mmu_idx)
+{
+    TLBEntry *e = tlb_entry(c, mmu_idx, addr);
+    if (__builtin_expect(e->addr_write == (addr & KESTREL_PAGE_MASK) &&
+                         tlb_same_page(addr, size), 1)) {
+        void *p = (void *)(uintptr_t)(addr + e->addend);
+        switch (size) {
+        case 1: *(uint8_t *)p = (uint8_t)val; return;
+        case 2: { uint16_t v = (uint16_t)val; memcpy(p, &v, 2); return; }
+        case 4: { uint32_t v = (uint32_t)val; memcpy(p, &v, 4); return; }
+        default: memcpy(p, &val, 8); return;
+        }
+    }
+    tcg_st_slow(c, addr, val, size, mmu_idx);
+}
+
 /* Host pointer for an access of `size` bytes that stays inside one page of
  * RAM (for host atomics), after checking permissions and dirty tracking as a
  * store would; NULL when the page is not plain RAM (MMIO, page crossing):
  * the caller then falls back to load + store. May raise #PF. */
 void *tcg_probe_write_host(TcgCpu *c, uint64_t addr, unsigned size, int mmu_idx);
+
+/* Host pointer for a load of `size` bytes inside one page of RAM (string
+ * instruction fast paths); NULL for MMIO or a page-crossing range. May
+ * raise #PF (the TLB is filled as a load would). */
+void *tcg_probe_read_host(TcgCpu *c, uint64_t addr, unsigned size, int mmu_idx);
 
 /* Resolves a code address: host pointer and ram_addr of the page, or false
  * (fault info left for the caller to raise when !probe). */
@@ -308,6 +357,9 @@ void x86_tcg_get_tb_key(CPUX86State *env, uint64_t *pc, uint64_t *cs_base, uint3
 TranslationBlock *x86_translate_tb(TcgCpu *c, uint64_t pc, uint64_t cs_base, uint32_t flags,
                                    ram_addr_t page0);
 TranslationBlock *tcg_tb_alloc(unsigned n_insns);
+/* Picks specialised semantic functions for a freshly decoded TB and sets
+ * n_exec (target/i386/tcg/fast.c). */
+void x86_tcg_specialize_tb(TranslationBlock *tb);
 
 /* Largest TB in bytes: the translator stops after the instruction that
  * crosses into a second page, so a block spans at most two pages. */
@@ -345,5 +397,19 @@ void G_NORETURN tcg_cpu_loop_exit(TcgCpu *c);
 typedef int (*CPUInterruptAckFn)(void *opaque, CPUState *cpu);
 void cpu_set_interrupt_ack(CPUInterruptAckFn fn, void *opaque);
 int cpu_interrupt_ack(CPUState *cpu);
+/* INIT and start-up IPIs (hw/intc/apic.c): the interrupt controller
+ * registers a function the engine calls on the vCPU's own thread, big lock
+ * held, while CPU_INTERRUPT_INIT or CPU_INTERRUPT_SIPI is pending. It
+ * clears those bits and rewrites env (INIT reset, SIPI entry, halted); the
+ * engine then drops its cached translations of the old state. */
+typedef void (*CPUInitSipiFn)(void *opaque, CPUState *cpu);
+void cpu_set_init_sipi_handler(CPUInitSipiFn fn, void *opaque);
+/* WRMSR IA32_APIC_BASE: the interrupt controller validates the value
+ * (false: #GP), stores it in env->apic_base and follows enable/disable and
+ * relocation. Without a handler the value is just stored. Called on the
+ * vCPU's thread; takes the big lock around the handler. */
+typedef bool (*CPUApicBaseFn)(void *opaque, CPUState *cpu, uint64_t value);
+void cpu_set_apic_base_handler(CPUApicBaseFn fn, void *opaque);
+bool cpu_apic_base_write(CPUState *cpu, uint64_t value);
 
 #endif

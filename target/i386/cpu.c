@@ -28,13 +28,32 @@
 /* Leaf 1 ECX */
 #define F_SSE3 (1u << 0)
 #define F_CX16 (1u << 13)
+#define F_MOVBE (1u << 22)
+#define F_POPCNT (1u << 23)
+#define F_RDRAND (1u << 30)
 #define F_HYPERVISOR (1u << 31)
 /* Leaf 0x80000001 EDX / ECX */
 #define F_SYSCALL (1u << 11)
 #define F_NX (1u << 20)
 #define F_RDTSCP (1u << 27)
+#define F_PDPE1GB (1u << 26)        /* 1 GiB pages (target/i386/tcg/mmu.c) */
 #define F_LM (1u << 29)
 #define F_LAHF_LM (1u << 0)
+#define F_ABM (1u << 5)             /* LZCNT */
+/* Leaf 7 EBX / ECX */
+#define F7_FSGSBASE (1u << 0)
+#define F7_BMI1 (1u << 3)
+#define F7_BMI2 (1u << 8)
+#define F7_RDSEED (1u << 18)
+#define F7_ADX (1u << 19)
+#define F7_ECX_RDPID (1u << 22)
+/* The integer extensions TCG implements (target/i386/tcg/intext.c, alu.c). */
+#define TCG_LEAF1_ECX (F_CX16 | F_MOVBE | F_POPCNT | F_RDRAND)
+#define TCG_LEAF7_EBX (F7_FSGSBASE | F7_BMI1 | F7_BMI2 | F7_RDSEED | F7_ADX)
+/* System features TCG implements (target/i386/tcg/mmu.c). */
+#define F7_SMEP (1u << 7)
+#define F7_SMAP (1u << 20)
+#define TCG_LEAF7_EBX_SYSTEM (F7_SMEP | F7_SMAP)
 
 typedef struct X86CPUModel {
     const char *name;
@@ -42,7 +61,7 @@ typedef struct X86CPUModel {
     unsigned family, model, stepping;
     uint32_t level, xlevel;
     uint32_t features[4];
-    uint32_t leaf7_ebx;
+    uint32_t leaf7_ebx, leaf7_ecx;
     const char *model_id;
     bool passthrough;
     const char *description;
@@ -66,8 +85,10 @@ static const X86CPUModel cpu_models[] = {
         .name = "max", .vendor = "AuthenticAMD",
         .family = 15, .model = 107, .stepping = 1,
         .level = 0xd, .xlevel = 0x8000000a,
-        .features = { BASE_EDX, F_SSE3 | F_CX16 | F_HYPERVISOR,
-                      F_SYSCALL | F_NX | F_LM | F_RDTSCP, F_LAHF_LM },
+        .features = { BASE_EDX, F_SSE3 | TCG_LEAF1_ECX | F_HYPERVISOR,
+                      F_SYSCALL | F_NX | F_LM | F_RDTSCP | F_PDPE1GB, F_LAHF_LM | F_ABM },
+        /* Under KVM "max" passes the host's CPUID through instead. */
+        .leaf7_ebx = TCG_LEAF7_EBX | TCG_LEAF7_EBX_SYSTEM, .leaf7_ecx = F7_ECX_RDPID,
         .model_id = "Kestrel max CPU",
         .passthrough = true,
         .description = "everything the accelerator supports",
@@ -124,7 +145,7 @@ bool x86_cpu_set_model(CPUX86State *env, const char *name, GError **errp)
     env->cpuid_version = cpuid_version_of(m);
     memcpy(env->cpuid_features, m->features, sizeof(env->cpuid_features));
     env->cpuid_7_0_ebx = m->leaf7_ebx;
-    env->cpuid_7_0_ecx = 0;
+    env->cpuid_7_0_ecx = m->leaf7_ecx;
     env->cpuid_7_0_edx = 0;
     memset(env->cpuid_model_id, 0, sizeof(env->cpuid_model_id));
     g_strlcpy(env->cpuid_model_id, m->model_id, sizeof(env->cpuid_model_id));

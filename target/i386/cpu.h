@@ -75,6 +75,13 @@ enum { R_ES, R_CS, R_SS, R_DS, R_FS, R_GS };
 #define MSR_IA32_SYSENTER_EIP   0x176
 #define MSR_IA32_MISC_ENABLE    0x1a0
 #define MSR_IA32_PAT            0x277
+#define MSR_MTRRcap             0xfe
+#define MSR_MTRRphysBase0       0x200
+#define MSR_MTRRfix64K_00000    0x250
+#define MSR_MTRRfix16K_80000    0x258
+#define MSR_MTRRfix16K_A0000    0x259
+#define MSR_MTRRfix4K_C0000     0x268   /* ... 0x26f */
+#define MSR_MTRRdefType         0x2ff
 #define MSR_EFER                0xc0000080
 #define MSR_STAR                0xc0000081
 #define MSR_LSTAR               0xc0000082
@@ -150,6 +157,14 @@ typedef struct CPUX86State {
     uint64_t tsc_aux;
     uint64_t apic_base;
     uint64_t misc_enable;
+    /* MTRRs: kept as storage for the guest (TCG gives memory types no
+     * effect). mtrr_var holds PHYSBASEn/PHYSMASKn pairs (MSR 0x200 + k). */
+    uint64_t mtrr_deftype;
+    uint64_t mtrr_fixed[11];
+    uint64_t mtrr_var[16];
+    /* TCG: DR6 B0-B3 bits of data breakpoints the current instruction hit;
+     * the #DB trap is taken once it completes. */
+    uint32_t pending_dr6;
 
     /* x87/SSE/AVX state in the XSAVE standard format (legacy area + header +
      * components), the format KVM_GET/SET_XSAVE uses; TCG reads it too. */

@@ -50,6 +50,9 @@ typedef struct PCMachineState {
     GBytes *bios_area_image;           /* its contents, rewritten at each reset */
     qemu_irq gsi[PC_NUM_GSIS];         /* NULL where nothing handles the line */
     struct PCIBus *pci_bus;            /* bus 0 behind the i440FX host bridge */
+    /* Kestrel's own interrupt controllers and PIT (only without an
+     * in-kernel irqchip; see docs/interrupts.md). */
+    DeviceState *pic, *ioapic, *pit;
 } PCMachineState;
 
 /* How much RAM goes below 4 GiB and how much above. */

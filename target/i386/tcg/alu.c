@@ -132,14 +132,25 @@ void rmw_rm(TcgCpu *c, const Insn *i, unsigned size, RmwFn *fn, uint64_t arg,
         cc_commit(env, &cc);
         return;
     }
-    la = insn_linear(c, i);
-    if ((i->prefixes & PFX_LOCK) && writeback) {
+    la = insn_linear_access(c, i, size, writeback);
+    if (writeback) {
+        /* Like the hardware, a read-modify-write checks write access before
+         * it reads: a fault reports W=1, and an operand crossing pages faults
+         * on the first page that is not writable (tests/tcg-diff). */
         void *p = tcg_probe_write_host(c, la, size, cur_mmu(c));
-        if (p) {
+        if (p && (i->prefixes & PFX_LOCK)) {
             old = atomic_load_sized(p, size);
             do {
                 res = fn(old, arg, aux, size, sub, &cc);
             } while (!atomic_cas(p, size, &old, res));
+            cc_commit(env, &cc);
+            return;
+        }
+        if (p) {
+            old = 0;
+            memcpy(&old, p, size);
+            res = fn(old, arg, aux, size, sub, &cc);
+            memcpy(p, &res, size);
             cc_commit(env, &cc);
             return;
         }
@@ -274,8 +285,9 @@ void op_not_rm(TcgCpu *c, const Insn *i)
         set_reg(env, i->rm, size, ~get_reg(env, i->rm, size));
         return;
     }
-    la = insn_linear(c, i);
-    if (i->prefixes & PFX_LOCK) {
+    la = insn_linear_access(c, i, size, true);
+    {
+        /* Probed for write first even without LOCK: faults report W=1. */
         void *p = tcg_probe_write_host(c, la, size, cur_mmu(c));
         if (p) {
             old = atomic_load_sized(p, size);
@@ -479,8 +491,10 @@ void op_idiv_rm(TcgCpu *c, const Insn *i)
 
 enum { SH_ROL, SH_ROR, SH_RCL, SH_RCR, SH_SHL, SH_SHR, SH_SAL, SH_SAR };
 
-static uint64_t rmw_shift(uint64_t a, uint64_t count, uint64_t cur_flags, unsigned size,
-                          unsigned sub, CcState *cc)
+/* Always inlined so the specialised SHL/SHR/SAR entry points fold `sub`. */
+static inline __attribute__((always_inline))
+uint64_t rmw_shift(uint64_t a, uint64_t count, uint64_t cur_flags, unsigned size,
+                   unsigned sub, CcState *cc)
 {
     unsigned bits = size * 8;
     uint64_t m = size_mask(size), sb = sign_bit(size), r;
@@ -576,36 +590,62 @@ static uint64_t rmw_shift(uint64_t a, uint64_t count, uint64_t cur_flags, unsign
         return r;
     }
     }
+    cc_eflags(cc, (uint32_t)cur_flags);   /* not reached: sub is 0..7 */
     return a;
 }
 
-/* C0/C1 (imm8), D0/D1 (by 1), D2/D3 (by CL) */
-void op_shift_rm(TcgCpu *c, const Insn *i)
+/* A shift or rotate of the r/m operand by `count` (not yet masked). */
+static inline __attribute__((always_inline))
+void shift_rm(TcgCpu *c, const Insn *i, uint64_t count, unsigned sub)
 {
     CPUX86State *env = c->env;
-    uint64_t count;
-    if (i->op == 0xd0 || i->op == 0xd1) {
-        count = 1;
-    } else if (i->op == 0xd2 || i->op == 0xd3) {
-        count = env->regs[R_ECX] & 0xff;
-    } else {
-        count = i->imm & 0xff;
-    }
     count &= i->opsize == 8 ? 0x3f : 0x1f;
     if (count == 0) {
         /* No flags change; a memory operand is still read (and may fault),
          * a 32-bit register is still written (zero-extended). */
-        uint64_t la = 0, v = ld_rm(c, i, i->opsize, &la);
+        uint64_t la = 0, v;
+        if (i->is_mem) {
+            /* Still a read-modify-write access: faults as a write. */
+            tcg_probe_write_host(c, insn_linear_access(c, i, i->opsize, true), i->opsize,
+                                 cur_mmu(c));
+        }
+        v = ld_rm(c, i, i->opsize, &la);
         if (!i->is_mem && i->opsize == 4) {
             set_reg(env, i->rm, 4, v);
         }
         return;
     }
     {
-        uint64_t flags = (i->sub <= SH_RCR) ? cc_materialize(env) : 0;
-        rmw_rm(c, i, i->opsize, rmw_shift, count, flags, i->sub, true);
+        uint64_t flags = (sub <= SH_RCR) ? cc_materialize(env) : 0;
+        rmw_rm(c, i, i->opsize, rmw_shift, count, flags, sub, true);
     }
 }
+
+/* C0/C1 (imm8), D0/D1 (by 1), D2/D3 (by CL): rotates (sub = ModRM.reg). */
+void op_shift_rm(TcgCpu *c, const Insn *i)
+{
+    uint64_t count;
+    if (i->op == 0xd0 || i->op == 0xd1) {
+        count = 1;
+    } else if (i->op == 0xd2 || i->op == 0xd3) {
+        count = c->env->regs[R_ECX] & 0xff;
+    } else {
+        count = i->imm & 0xff;
+    }
+    shift_rm(c, i, count, i->sub);
+}
+
+/* The common shifts, one copy per operation and count source. */
+#define SHIFT_SPECIALIZE(name, sub)                                                 \
+    void op_##name##_1(TcgCpu *c, const Insn *i) { shift_rm(c, i, 1, sub); }        \
+    void op_##name##_cl(TcgCpu *c, const Insn *i)                                   \
+    {                                                                               \
+        shift_rm(c, i, c->env->regs[R_ECX] & 0xff, sub);                            \
+    }                                                                               \
+    void op_##name##_imm(TcgCpu *c, const Insn *i) { shift_rm(c, i, i->imm & 0xff, sub); }
+SHIFT_SPECIALIZE(shl, SH_SHL)
+SHIFT_SPECIALIZE(shr, SH_SHR)
+SHIFT_SPECIALIZE(sar, SH_SAR)
 
 /* 0F A4/A5 SHLD, 0F AC/AD SHRD */
 void op_shld_shrd(TcgCpu *c, const Insn *i)
@@ -617,6 +657,10 @@ void op_shld_shrd(TcgCpu *c, const Insn *i)
     uint64_t m = size_mask(size), la = 0, a, b, r, cf;
     uint32_t f;
     count &= size == 8 ? 0x3f : 0x1f;
+    if (i->is_mem) {
+        /* A read-modify-write access even for count 0: faults as a write. */
+        tcg_probe_write_host(c, insn_linear_access(c, i, size, true), size, cur_mmu(c));
+    }
     a = ld_rm(c, i, size, &la);
     if (count == 0) {
         if (!i->is_mem && size == 4) {
@@ -793,16 +837,23 @@ void op_mov_reg_imm(TcgCpu *c, const Insn *i)
     set_reg(c->env, i->reg, i->opsize, i->imm);
 }
 
+/* The moffs operand of A0-A3, with the segment limit/rights check. */
+static inline uint64_t moffs_linear(TcgCpu *c, const Insn *i, bool write)
+{
+    seg_check(c, i->seg, i->imm, i->opsize, write);
+    return seg_linear(c, i->seg, i->imm);
+}
+
 /* A0/A1: mov AL/eAX, moffs */
 void op_mov_acc_moffs(TcgCpu *c, const Insn *i)
 {
-    uint64_t v = ld_data(c, seg_linear(c, i->seg, i->imm), i->opsize);
+    uint64_t v = ld_data(c, moffs_linear(c, i, false), i->opsize);
     set_reg(c->env, R_EAX, i->opsize, v);
 }
 
 void op_mov_moffs_acc(TcgCpu *c, const Insn *i)
 {
-    st_data(c, seg_linear(c, i->seg, i->imm), get_reg(c->env, R_EAX, i->opsize), i->opsize);
+    st_data(c, moffs_linear(c, i, true), get_reg(c->env, R_EAX, i->opsize), i->opsize);
 }
 
 void op_lea(TcgCpu *c, const Insn *i)
@@ -871,7 +922,7 @@ void op_xchg_rm_r(TcgCpu *c, const Insn *i)
         set_reg(env, i->reg, size, old);
         return;
     }
-    la = insn_linear(c, i);
+    la = insn_linear_access(c, i, size, true);
     {
         void *p = tcg_probe_write_host(c, la, size, cur_mmu(c));
         if (p) {
@@ -930,7 +981,7 @@ void op_cmpxchg(TcgCpu *c, const Insn *i)
         cc_commit(env, &cc);
         return;
     }
-    la = insn_linear(c, i);
+    la = insn_linear_access(c, i, size, true);
     old = guest_cmpxchg(c, la, size, acc, src);
     alu_compute(ALU_SUB, size, acc, old, 0, &cc);
     if (old != acc) {
@@ -939,12 +990,49 @@ void op_cmpxchg(TcgCpu *c, const Insn *i)
     cc_commit(env, &cc);
 }
 
+/* A 16-byte compare-exchange on guest RAM (16-byte aligned): returns the
+ * old value. On an x86-64 host this is LOCK CMPXCHG16B itself, atomic
+ * against the other vCPUs' plain and locked accesses; elsewhere a lock
+ * (atomic only against other CMPXCHG16Bs). */
+static unsigned __int128 host_cmpxchg16(void *p, unsigned __int128 expect,
+                                        unsigned __int128 desired)
+{
+#if defined(__x86_64__)
+    uint64_t lo = (uint64_t)expect, hi = (uint64_t)(expect >> 64);
+    __asm__ volatile("lock cmpxchg16b %0"
+                     : "+m"(*(unsigned __int128 *)p), "+a"(lo), "+d"(hi)
+                     : "b"((uint64_t)desired), "c"((uint64_t)(desired >> 64))
+                     : "memory", "cc");
+    return ((unsigned __int128)hi << 64) | lo;
+#else
+    static GMutex cx16_lock;
+    unsigned __int128 cur;
+    g_mutex_lock(&cx16_lock);
+    memcpy(&cur, p, 16);
+    if (cur == expect) {
+        memcpy(p, &desired, 16);
+    }
+    g_mutex_unlock(&cx16_lock);
+    return cur;
+#endif
+}
+
 /* 0F C7 /1: CMPXCHG8B / CMPXCHG16B (REX.W) */
 void op_cmpxchg8b_16b(TcgCpu *c, const Insn *i)
 {
     CPUX86State *env = c->env;
-    uint64_t la = insn_linear(c, i);
-    uint32_t f = cc_materialize(env) & ~(uint32_t)CC_Z;
+    uint64_t la;
+    uint32_t f;
+
+    /* CMPXCHG16B (64-bit mode only): a misaligned operand raises #GP(0)
+     * before the canonical check (#SS for RSP/RBP bases), as the hardware
+     * does (tests/tcg-diff). */
+    if ((i->prefixes & PFX_REXW) &&
+        ((insn_ea(env, i) + (i->seg >= R_FS ? env->segs[i->seg].base : 0)) & 15)) {
+        raise_exception_err(c, EXCP_GP, 0);
+    }
+    la = insn_linear_access(c, i, (i->prefixes & PFX_REXW) ? 16 : 8, true);
+    f = cc_materialize(env) & ~(uint32_t)CC_Z;
 
     if (i->prefixes & PFX_REXW) {
         uint64_t lo, hi;
@@ -958,16 +1046,7 @@ void op_cmpxchg8b_16b(TcgCpu *c, const Insn *i)
             unsigned __int128 desired = ((unsigned __int128)env->regs[R_ECX] << 64) |
                                         env->regs[R_EBX];
             if (p) {
-                /* A 16-byte host CAS needs libatomic; a per-process lock is
-                 * enough for guests that use this on RAM (it is rare). */
-                static GMutex cx16_lock;
-                unsigned __int128 cur;
-                g_mutex_lock(&cx16_lock);
-                memcpy(&cur, p, 16);
-                if (cur == expect) {
-                    memcpy(p, &desired, 16);
-                }
-                g_mutex_unlock(&cx16_lock);
+                unsigned __int128 cur = host_cmpxchg16(p, expect, desired);
                 lo = (uint64_t)cur;
                 hi = (uint64_t)(cur >> 64);
             } else {
@@ -1025,9 +1104,10 @@ void op_xadd(TcgCpu *c, const Insn *i)
         cc_commit(env, &cc);
         return;
     }
-    la = insn_linear(c, i);
+    la = insn_linear_access(c, i, size, true);
     {
-        void *p = (i->prefixes & PFX_LOCK) ? tcg_probe_write_host(c, la, size, cur_mmu(c)) : NULL;
+        /* Probed for write first even without LOCK: faults report W=1. */
+        void *p = tcg_probe_write_host(c, la, size, cur_mmu(c));
         if (p) {
             old = atomic_load_sized(p, size);
             uint64_t r;
@@ -1114,13 +1194,15 @@ void op_std(TcgCpu *c, const Insn *i)
     c->env->eflags |= DF_MASK;
 }
 
-/* 27/2F: DAA / DAS */
+/* 27/2F: DAA / DAS. OF is undefined; the value is that of the 8-bit add
+ * (subtract) of the whole adjustment, as the hardware computes it. */
 void op_daa_das(TcgCpu *c, const Insn *i)
 {
     CPUX86State *env = c->env;
     uint32_t f = cc_materialize(env);
-    unsigned al = env->regs[R_EAX] & 0xff, old_al = al;
+    unsigned al = env->regs[R_EAX] & 0xff, old_al = al, adj = 0;
     bool old_cf = f & CC_C, cf = false, af = false, das = i->op == 0x2f;
+    uint32_t nf;
     if ((al & 0xf) > 9 || (f & CC_A)) {
         if (das) {
             cf = old_cf || al < 6;
@@ -1129,19 +1211,27 @@ void op_daa_das(TcgCpu *c, const Insn *i)
             cf = old_cf || al + 6 > 0xff;
             al = (al + 6) & 0xff;
         }
+        adj = 6;
         af = true;
     }
     if (old_al > 0x99 || old_cf) {
         al = (das ? al - 0x60 : al + 0x60) & 0xff;
+        adj |= 0x60;
         cf = true;
     } else if (!das) {
         cf = false;
     }
     set_reg(env, R_EAX, 1, al);
-    env->cc_src = pzs_flags(al, 1) | (cf ? CC_C : 0) | (af ? CC_A : 0);
+    nf = pzs_flags(al, 1) | (cf ? CC_C : 0) | (af ? CC_A : 0);
+    if (das ? ((old_al ^ adj) & (old_al ^ al) & 0x80) : (~(old_al ^ adj) & (old_al ^ al) & 0x80)) {
+        nf |= CC_O;
+    }
+    env->cc_src = nf;
 }
 
-/* 37/3F: AAA / AAS */
+/* 37/3F: AAA / AAS. SF/ZF/PF/OF are undefined; the hardware's values are
+ * those of the 16-bit AX -/+ 0x106 before the high nibble of AL is cleared
+ * (SF and ZF from all 16 bits, PF from the low byte). */
 void op_aaa_aas(TcgCpu *c, const Insn *i)
 {
     CPUX86State *env = c->env;
@@ -1149,14 +1239,16 @@ void op_aaa_aas(TcgCpu *c, const Insn *i)
     uint64_t ax = env->regs[R_EAX] & 0xffff;
     uint32_t nf = 0;
     if ((ax & 0xf) > 9 || (f & CC_A)) {
-        ax = i->op == 0x37 ? ax + 0x106 : ax - 6 - 0x100;
+        ax = (i->op == 0x37 ? ax + 0x106 : ax - 0x106) & 0xffff;
         nf = CC_A | CC_C;
     }
-    ax &= 0xff0f;
-    set_reg(env, R_EAX, 2, ax);
-    env->cc_src = nf | pzs_flags(ax & 0xff, 1);
+    nf |= pzs_flags(ax, 2) & ~(uint32_t)CC_P;
+    nf |= pzs_flags(ax & 0xff, 1) & CC_P;
+    set_reg(env, R_EAX, 2, ax & 0xff0f);
+    env->cc_src = nf;
 }
 
+/* D4 ib: AAM. AF/CF/OF are undefined: cleared, as the hardware does. */
 void op_aam(TcgCpu *c, const Insn *i)
 {
     CPUX86State *env = c->env;
@@ -1170,15 +1262,16 @@ void op_aam(TcgCpu *c, const Insn *i)
     env->cc_src = pzs_flags(al & 0xff, 1);
 }
 
+/* D5 ib: AAD. AL = AL + AH * imm8; the undefined AF/CF/OF are those of that
+ * 8-bit addition, as the hardware computes them (lazily, as an ADD). */
 void op_aad(TcgCpu *c, const Insn *i)
 {
     CPUX86State *env = c->env;
     unsigned base = i->imm & 0xff;
     unsigned al = env->regs[R_EAX] & 0xff, ah = (env->regs[R_EAX] >> 8) & 0xff;
-    al = (al + ah * base) & 0xff;
-    set_reg(env, R_EAX, 2, al);
-    env->cc_op = CC_OP_EFLAGS;
-    env->cc_src = pzs_flags(al, 1);
+    unsigned t = (ah * base) & 0xff, r = (al + t) & 0xff;
+    set_reg(env, R_EAX, 2, r);
+    cc_set_result(env, CC_OP_ADDB, r, t);
 }
 
 void op_salc(TcgCpu *c, const Insn *i)
@@ -1271,30 +1364,7 @@ static inline void rep_pause(TcgCpu *c, const Insn *i)
         }                                                                         \
     } while (0)
 
-void op_movs(TcgCpu *c, const Insn *i)
-{
-    CPUX86State *env = c->env;
-    unsigned size = i->opsize;
-    int64_t d = str_delta(env, size);
-    REP_LOOP({
-        uint64_t v = ld_data(c, str_src(c, i), size);
-        st_data(c, str_dst(c, i), v, size);
-        str_advance(env, R_ESI, i->addrsize, d);
-        str_advance(env, R_EDI, i->addrsize, d);
-    }, false);
-}
-
-void op_stos(TcgCpu *c, const Insn *i)
-{
-    CPUX86State *env = c->env;
-    unsigned size = i->opsize;
-    int64_t d = str_delta(env, size);
-    uint64_t v = get_reg(env, R_EAX, size);
-    REP_LOOP({
-        st_data(c, str_dst(c, i), v, size);
-        str_advance(env, R_EDI, i->addrsize, d);
-    }, false);
-}
+/* op_movs and op_stos (with the REP fast path on RAM) are in string.c. */
 
 void op_lods(TcgCpu *c, const Insn *i)
 {
@@ -1314,10 +1384,21 @@ void op_cmps(TcgCpu *c, const Insn *i)
     unsigned size = i->opsize;
     int64_t d = str_delta(env, size);
     bool want_eq = (i->prefixes & PFX_REP) != 0;
+    bool src_first = want_eq && size == 1;
     CcState cc = { 0 };
     REP_LOOP({
-        uint64_t a = ld_data(c, str_src(c, i), size);
-        uint64_t b = ld_data(c, str_dst(c, i), size);
+        /* Which operand faults first when both would is not architectural;
+         * this is the order the reference hosts show (tests/tcg-diff):
+         * ES:rDI first, except REPE CMPSB, which reads the source first. */
+        uint64_t a;
+        uint64_t b;
+        if (src_first) {
+            a = ld_data(c, str_src(c, i), size);
+            b = ld_data(c, str_dst(c, i), size);
+        } else {
+            b = ld_data(c, str_dst(c, i), size);
+            a = ld_data(c, str_src(c, i), size);
+        }
         alu_compute(ALU_SUB, size, a, b, 0, &cc);
         cc_commit(env, &cc);
         str_advance(env, R_ESI, i->addrsize, d);

@@ -12,7 +12,7 @@ void push_v(TcgCpu *c, uint64_t v, unsigned size)
     CPUX86State *env = c->env;
     unsigned ss = stack_size(c);
     uint64_t sp = addr_trunc(env->regs[R_ESP] - size, ss);
-    st_data(c, seg_linear(c, R_SS, sp), v, size);
+    ss_st(c, sp, v, size);
     set_reg(env, R_ESP, ss, sp);
 }
 
@@ -21,7 +21,7 @@ uint64_t peek_v(TcgCpu *c, unsigned size, uint64_t offset)
     CPUX86State *env = c->env;
     unsigned ss = stack_size(c);
     uint64_t sp = addr_trunc(env->regs[R_ESP] + offset, ss);
-    return ld_data(c, seg_linear(c, R_SS, sp), size);
+    return ss_ld(c, sp, size);
 }
 
 void stack_adjust(TcgCpu *c, int64_t delta)
@@ -132,15 +132,19 @@ void op_pop_rm(TcgCpu *c, const Insn *i)
 {
     CPUX86State *env = c->env;
     uint64_t v = peek_v(c, i->opsize, 0);
-    uint64_t old_sp = env->regs[R_ESP], new_sp, la;
+    uint64_t old_sp = env->regs[R_ESP], new_sp, la, ea;
     stack_adjust(c, i->opsize);
     new_sp = env->regs[R_ESP];
     if (!i->is_mem) {
         set_reg(env, i->rm, i->opsize, v);
         return;
     }
-    la = insn_linear(c, i);
+    /* An ESP-based address uses the incremented ESP; a fault must leave
+     * the old one. */
+    ea = insn_ea(env, i);
     env->regs[R_ESP] = old_sp;
+    seg_check(c, i->seg, ea, i->opsize, true);
+    la = seg_linear(c, i->seg, ea);
     st_data(c, la, v, i->opsize);
     env->regs[R_ESP] = new_sp;
 }
@@ -171,7 +175,7 @@ void op_pusha(TcgCpu *c, const Insn *i)
     for (int r = R_EAX; r <= R_EDI; r++) {
         uint64_t v = r == R_ESP ? orig : env->regs[r];
         sp = addr_trunc(sp - size, ss);
-        st_data(c, seg_linear(c, R_SS, sp), v & size_mask(size), size);
+        ss_st(c, sp, v & size_mask(size), size);
     }
     set_reg(env, R_ESP, ss, sp);
 }
@@ -183,7 +187,7 @@ void op_popa(TcgCpu *c, const Insn *i)
     uint64_t vals[8];
     uint64_t sp = env->regs[R_ESP];
     for (int r = R_EDI; r >= R_EAX; r--) {
-        vals[r] = ld_data(c, seg_linear(c, R_SS, addr_trunc(sp, ss)), size);
+        vals[r] = ss_ld(c, addr_trunc(sp, ss), size);
         sp += size;
     }
     for (int r = R_EAX; r <= R_EDI; r++) {
@@ -242,22 +246,22 @@ void op_enter(TcgCpu *c, const Insn *i)
     uint64_t sp = env->regs[R_ESP], bp = env->regs[R_EBP], frame;
 
     sp = addr_trunc(sp - size, ss);
-    st_data(c, seg_linear(c, R_SS, sp), bp & size_mask(size), size);
+    ss_st(c, sp, bp & size_mask(size), size);
     frame = sp;
     if (level > 0) {
         for (unsigned k = 1; k < level; k++) {
             uint64_t v;
             bp = addr_trunc(bp - size, ss);
-            v = ld_data(c, seg_linear(c, R_SS, bp), size);
+            v = ss_ld(c, bp, size);
             sp = addr_trunc(sp - size, ss);
-            st_data(c, seg_linear(c, R_SS, sp), v, size);
+            ss_st(c, sp, v, size);
         }
         sp = addr_trunc(sp - size, ss);
-        st_data(c, seg_linear(c, R_SS, sp), frame & size_mask(size), size);
+        ss_st(c, sp, frame & size_mask(size), size);
     }
     /* Touch the bottom of the new frame so a fault happens before commit. */
     if (alloc) {
-        ld_data(c, seg_linear(c, R_SS, addr_trunc(sp - alloc, ss)), 1);
+        ss_ld(c, addr_trunc(sp - alloc, ss), 1);
     }
     set_reg(env, R_EBP, size == 2 ? 2 : ss, frame);
     set_reg(env, R_ESP, ss, sp - alloc);
@@ -268,7 +272,7 @@ void op_leave(TcgCpu *c, const Insn *i)
     CPUX86State *env = c->env;
     unsigned ss = stack_size(c);
     uint64_t sp = addr_trunc(env->regs[R_EBP], ss);
-    uint64_t v = ld_data(c, seg_linear(c, R_SS, sp), i->opsize);
+    uint64_t v = ss_ld(c, sp, i->opsize);
     set_reg(env, R_ESP, ss, sp + i->opsize);
     set_reg(env, R_EBP, i->opsize, v);
 }
@@ -342,7 +346,11 @@ void op_into(TcgCpu *c, const Insn *i)
 
 void op_int1(TcgCpu *c, const Insn *i)
 {
-    raise_soft_interrupt(c, EXCP_DB, i->next_eip);
+    /* ICEBP: a #DB trap (it returns after the instruction) delivered like
+     * an exception, without the gate DPL check of INT n. rip already holds
+     * next_eip; forgetting the instruction keeps it there. */
+    c->cur_insn = NULL;
+    raise_exception(c, EXCP_DB);
 }
 
 void op_bound(TcgCpu *c, const Insn *i)

@@ -10,6 +10,7 @@
 
 #define D_RM8     (1u << 18)   /* the r/m operand is a byte (MOVZX/MOVSX Gv,Eb) */
 #define D_FORCEREG (1u << 19)  /* ModRM.mod is ignored: r/m is a register (MOV CRn) */
+#define D_MAND66  (1u << 20)   /* 66 is a mandatory prefix, not the operand size (ADCX) */
 
 #define E(f, n, fl) { .fn = f, .name = n, .flags = (fl) }
 #define ES(f, n, fl, s) { .fn = f, .name = n, .flags = (fl), .sub = (s) }
@@ -35,12 +36,16 @@ static const OpDesc grp1a[8] = {
     [0] = E(op_pop_rm, "pop", D_DEF64),
 };
 
-static const OpDesc grp2[8] = {
-    ES(op_shift_rm, "rol", 0, 0), ES(op_shift_rm, "ror", 0, 1),
-    ES(op_shift_rm, "rcl", 0, 2), ES(op_shift_rm, "rcr", 0, 3),
-    ES(op_shift_rm, "shl", 0, 4), ES(op_shift_rm, "shr", 0, 5),
-    ES(op_shift_rm, "sal", 0, 6), ES(op_shift_rm, "sar", 0, 7),
-};
+/* Group 2 by count source (imm8, 1, CL); SHL/SHR/SAR use specialised copies. */
+#define GRP2(src) {                                                            \
+    ES(op_shift_rm, "rol", 0, 0), ES(op_shift_rm, "ror", 0, 1),                \
+    ES(op_shift_rm, "rcl", 0, 2), ES(op_shift_rm, "rcr", 0, 3),                \
+    ES(op_shl_##src, "shl", 0, 4), ES(op_shr_##src, "shr", 0, 5),              \
+    ES(op_shl_##src, "sal", 0, 6), ES(op_sar_##src, "sar", 0, 7),              \
+}
+static const OpDesc grp2_imm[8] = GRP2(imm);
+static const OpDesc grp2_1[8] = GRP2(1);
+static const OpDesc grp2_cl[8] = GRP2(cl);
 
 /* F6 (byte) and F7 differ only in the size of TEST's immediate. */
 #define GRP3(test_imm) {                                                       \
@@ -77,9 +82,13 @@ static const OpDesc grp8[8] = {
     [6] = ES(op_bt_rm_imm, "btr", D_LOCK, 2), [7] = ES(op_bt_rm_imm, "btc", D_LOCK, 3),
 };
 
+/* SSE2's general-purpose non-temporal store; no 66/F3/F2 forms. */
+static const OpDesc movnti[4] = { E(op_mov_rm_r, "movnti", D_MODRM | D_MEMONLY) };
+
 static const OpDesc grp9[8] = {
-    [1] = E(op_grp9, "cmpxchg8b", D_LOCK), [6] = E(op_grp9, "rdrand", 0),
-    [7] = E(op_grp9, "rdseed", 0),
+    [1] = E(op_cmpxchg8b_16b, "cmpxchg8b", D_LOCK | D_MEMONLY),
+    [6] = E(op_rdrand, "rdrand", D_REGONLY),
+    [7] = E(op_rdseed_rdpid, "rdseed", D_REGONLY),   /* F3: rdpid */
 };
 
 #define JCC8(n, name) [0x70 + (n)] = E(op_jcc_##n, name, D_JCC | D_FORCE64 | D_IMM(IMM_REL8))
@@ -179,8 +188,8 @@ static const OpDesc onebyte[256] = {
     [0xaf] = E(op_scas, "scas", 0),
     R8(0xb0, op_mov_reg_imm, "mov", D_BYTE | D_IMM(IMM_UB)),
     R8(0xb8, op_mov_reg_imm, "mov", D_IMM(IMM_IV)),
-    [0xc0] = G("grp2", D_MODRM | D_BYTE | D_IMM(IMM_UB), grp2),
-    [0xc1] = G("grp2", D_MODRM | D_IMM(IMM_UB), grp2),
+    [0xc0] = G("grp2", D_MODRM | D_BYTE | D_IMM(IMM_UB), grp2_imm),
+    [0xc1] = G("grp2", D_MODRM | D_IMM(IMM_UB), grp2_imm),
     [0xc2] = E(op_ret, "ret", D_END | D_FORCE64 | D_IMM(IMM_IW)),
     [0xc3] = E(op_ret, "ret", D_END | D_FORCE64),
     [0xc4] = ES(op_lxs, "les", D_INV64 | D_MODRM | D_MEMONLY | D_NOCHAIN, R_ES),
@@ -195,10 +204,10 @@ static const OpDesc onebyte[256] = {
     [0xcd] = E(op_int, "int", D_NOCHAIN | D_IMM(IMM_UB)),
     [0xce] = E(op_into, "into", D_INV64 | D_NOCHAIN),
     [0xcf] = E(op_iret, "iret", D_NOCHAIN),
-    [0xd0] = G("grp2", D_MODRM | D_BYTE, grp2),
-    [0xd1] = G("grp2", D_MODRM, grp2),
-    [0xd2] = G("grp2", D_MODRM | D_BYTE, grp2),
-    [0xd3] = G("grp2", D_MODRM, grp2),
+    [0xd0] = G("grp2", D_MODRM | D_BYTE, grp2_1),
+    [0xd1] = G("grp2", D_MODRM, grp2_1),
+    [0xd2] = G("grp2", D_MODRM | D_BYTE, grp2_cl),
+    [0xd3] = G("grp2", D_MODRM, grp2_cl),
     [0xd4] = E(op_aam, "aam", D_INV64 | D_IMM(IMM_UB)),
     [0xd5] = E(op_aad, "aad", D_INV64 | D_IMM(IMM_UB)),
     [0xd6] = E(op_salc, "salc", D_INV64),
@@ -281,7 +290,7 @@ static const OpDesc twobyte[256] = {
     [0xab] = ES(op_bt_rm_r, "bts", D_MODRM | D_LOCK, 1),
     [0xac] = E(op_shld_shrd, "shrd", D_MODRM | D_IMM(IMM_UB)),
     [0xad] = E(op_shld_shrd, "shrd", D_MODRM),
-    [0xae] = E(op_grp15, "grp15", D_MODRM),
+    [0xae] = E(op_grp15_int, "grp15", D_MODRM),
     [0xaf] = E(op_imul_r_rm, "imul", D_MODRM),
     [0xb0] = E(op_cmpxchg, "cmpxchg", D_MODRM | D_BYTE | D_LOCK),
     [0xb1] = E(op_cmpxchg, "cmpxchg", D_MODRM | D_LOCK),
@@ -292,6 +301,7 @@ static const OpDesc twobyte[256] = {
     [0xb6] = ES(op_movzx, "movzx", D_MODRM | D_RM8, 1),
     [0xb7] = ES(op_movzx, "movzx", D_MODRM, 2),
     [0xb8] = E(op_popcnt, "popcnt", D_MODRM),
+    [0xb9] = E(op_ud, "ud1", D_MODRM | D_END),
     [0xba] = G("grp8", D_MODRM | D_IMM(IMM_UB), grp8),
     [0xbb] = ES(op_bt_rm_r, "btc", D_MODRM | D_LOCK, 3),
     [0xbc] = E(op_bsf_bsr, "bsf", D_MODRM),
@@ -300,14 +310,59 @@ static const OpDesc twobyte[256] = {
     [0xbf] = ES(op_movsx, "movsx", D_MODRM, 2),
     [0xc0] = E(op_xadd, "xadd", D_MODRM | D_BYTE | D_LOCK),
     [0xc1] = E(op_xadd, "xadd", D_MODRM | D_LOCK),
+    [0xc3] = { .name = "movnti", .pfx = movnti },
     [0xc7] = G("grp9", D_MODRM, grp9),
     R8(0xc8, op_bswap, "bswap", 0),
+    [0xff] = E(op_ud, "ud0", D_MODRM | D_END),
+};
+
+/* Variants by mandatory prefix: none, 66, F3, F2. */
+static const OpDesc movbe_load[4] = {
+    E(op_movbe, "movbe", D_MODRM | D_MEMONLY), E(op_movbe, "movbe", D_MODRM | D_MEMONLY),
+};
+static const OpDesc movbe_store[4] = {
+    E(op_movbe, "movbe", D_MODRM | D_MEMONLY), E(op_movbe, "movbe", D_MODRM | D_MEMONLY),
+};
+static const OpDesc adx[4] = {
+    [1] = E(op_adcx_adox, "adcx", D_MODRM | D_MAND66),
+    [2] = E(op_adcx_adox, "adox", D_MODRM | D_MAND66),
 };
 
 /* The three-byte maps: entries go here (SSSE3/SSE4, MOVBE, CRC32, ...). */
 static const OpDesc map0f38[256] = {
-    [0] = { 0 },
+    [0xf0] = { .name = "movbe", .pfx = movbe_load },
+    [0xf1] = { .name = "movbe", .pfx = movbe_store },
+    [0xf6] = { .name = "adx", .pfx = adx },
 };
+
+/* VEX-encoded general-purpose instructions (BMI1/BMI2); variants by VEX.pp. */
+static const OpDesc vex_grp17[8] = {
+    [1] = ES(op_bls, "blsr", D_MODRM, 1), [2] = ES(op_bls, "blsmsk", D_MODRM, 2),
+    [3] = ES(op_bls, "blsi", D_MODRM, 3),
+};
+static const OpDesc vex_andn[4] = { E(op_andn, "andn", D_MODRM) };
+static const OpDesc vex_f3[4] = { G("grp17", D_MODRM, vex_grp17) };
+static const OpDesc vex_f5[4] = {
+    E(op_bzhi, "bzhi", D_MODRM), {0}, E(op_pext, "pext", D_MODRM), E(op_pdep, "pdep", D_MODRM),
+};
+static const OpDesc vex_f6[4] = { [3] = E(op_mulx, "mulx", D_MODRM) };
+static const OpDesc vex_f7[4] = {
+    E(op_bextr, "bextr", D_MODRM), ES(op_shiftx, "shlx", D_MODRM, 0),
+    ES(op_shiftx, "sarx", D_MODRM, 1), ES(op_shiftx, "shrx", D_MODRM, 2),
+};
+static const OpDesc vex_rorx[4] = { [3] = E(op_rorx, "rorx", D_MODRM | D_IMM(IMM_UB)) };
+
+static const OpDesc vex0f38[256] = {
+    [0xf2] = { .name = "andn", .pfx = vex_andn },
+    [0xf3] = { .name = "grp17", .pfx = vex_f3 },
+    [0xf5] = { .name = "bzhi", .pfx = vex_f5 },
+    [0xf6] = { .name = "mulx", .pfx = vex_f6 },
+    [0xf7] = { .name = "bextr", .pfx = vex_f7 },
+};
+static const OpDesc vex0f3a[256] = {
+    [0xf0] = { .name = "rorx", .pfx = vex_rorx },
+};
+static const OpDesc vex_none = { .name = "vex" };
 
 static const OpDesc map0f3a[256] = {
     [0] = { 0 },
@@ -477,6 +532,8 @@ static uint32_t decode_insn(DecodeCtx *d, Insn *i, uint64_t eip)
     uint8_t b;
     bool two = false, rip_rel = false;
     unsigned map = MAP_1BYTE;
+    bool vex = false, vex_bad = false;
+    unsigned vex_v = 0, vex_w = 0, vex_pp = 0;
 
     memset(i, 0, sizeof(*i));
     i->eip = eip;
@@ -488,10 +545,12 @@ static uint32_t decode_insn(DecodeCtx *d, Insn *i, uint64_t eip)
         case 0xf0: pfx |= PFX_LOCK; rex = 0; continue;
         case 0xf2: pfx = (pfx & ~PFX_REP) | PFX_REPNE; rex = 0; continue;
         case 0xf3: pfx = (pfx & ~PFX_REPNE) | PFX_REP; rex = 0; continue;
-        case 0x26: seg = R_ES; rex = 0; continue;
-        case 0x2e: seg = R_CS; rex = 0; continue;
-        case 0x36: seg = R_SS; rex = 0; continue;
-        case 0x3e: seg = R_DS; rex = 0; continue;
+        /* In 64-bit mode ES/CS/SS/DS overrides are null prefixes: they
+         * do not even cancel an earlier FS/GS. */
+        case 0x26: seg = code64 ? seg : R_ES; rex = 0; continue;
+        case 0x2e: seg = code64 ? seg : R_CS; rex = 0; continue;
+        case 0x36: seg = code64 ? seg : R_SS; rex = 0; continue;
+        case 0x3e: seg = code64 ? seg : R_DS; rex = 0; continue;
         case 0x64: seg = R_FS; rex = 0; continue;
         case 0x65: seg = R_GS; rex = 0; continue;
         case 0x66: pfx |= PFX_OPSIZE; rex = 0; continue;
@@ -505,13 +564,55 @@ static uint32_t decode_insn(DecodeCtx *d, Insn *i, uint64_t eip)
         }
         break;
     }
+    if ((b == 0xc4 || b == 0xc5) && (c->tb_flags & HF_PE) && !(c->tb_flags & HF_VM86)) {
+        /* VEX, or LES/LDS outside 64-bit mode when the next byte is a
+         * ModRM with a memory operand (VEX's inverted R/X bits are 1 there). */
+        uint64_t save_linear = d->next_linear;
+        unsigned save_len = d->len;
+        uint8_t b1 = fetch_byte(d), vb = b1;
+        if (code64 || (b1 >> 6) == 3) {
+            unsigned vex_map = 1;
+            vex = true;
+            /* 66/F2/F3/LOCK/REX before VEX: #UD. */
+            vex_bad = (pfx & (PFX_OPSIZE | PFX_REP | PFX_REPNE | PFX_LOCK)) || rex;
+            if (b == 0xc4) {
+                vb = fetch_byte(d);
+                rex = 0x10 | ((~b1 >> 5) & 7);      /* R, X, B (inverted) */
+                vex_map = b1 & 0x1f;
+                vex_w = vb >> 7;
+            } else {
+                rex = 0x10 | ((~b1 >> 5) & 4);      /* R only */
+            }
+            vex_v = (~vb >> 3) & 15;
+            vex_pp = vb & 3;
+            vex_bad |= (vb & 4) != 0;               /* VEX.L=1: no integer forms */
+            if (!code64) {
+                rex = 0;
+                vex_v &= 7;
+                vex_w = 0;
+            }
+            b = fetch_byte(d);
+            two = true;
+            map = vex_map == 2 ? MAP_0F38 : vex_map == 3 ? MAP_0F3A : MAP_0F;
+            desc = vex_map == 2 ? &vex0f38[b] : vex_map == 3 ? &vex0f3a[b] : &vex_none;
+            if (desc->pfx) {
+                desc = &desc->pfx[vex_pp];   /* pp: none, 66, F3, F2 as the table */
+            }
+            pfx |= PFX_VEX;
+        } else {
+            d->next_linear = save_linear;
+            d->len = save_len;
+        }
+    }
     if (rex) {
         pfx |= PFX_REX;
-        if (rex & 8) {
+        if ((rex & 8) && !vex) {
             pfx |= PFX_REXW;
         }
     }
-    if (b == 0x0f) {
+    if (vex) {
+        /* desc chosen above */
+    } else if (b == 0x0f) {
         two = true;
         b = fetch_byte(d);
         if (b == 0x38) {
@@ -529,7 +630,7 @@ static uint32_t decode_insn(DecodeCtx *d, Insn *i, uint64_t eip)
     } else {
         desc = &onebyte[b];
     }
-    if (desc->pfx) {
+    if (!vex && desc->pfx) {
         /* F3/F2 win over 66 when both are present. */
         unsigned v = (pfx & PFX_REP) ? 2 : (pfx & PFX_REPNE) ? 3 : (pfx & PFX_OPSIZE) ? 1 : 0;
         desc = &desc->pfx[v];
@@ -567,17 +668,21 @@ static uint32_t decode_insn(DecodeCtx *d, Insn *i, uint64_t eip)
     /* Operand size. */
     if (flags & D_BYTE) {
         i->opsize = 1;
+    } else if (vex) {
+        i->opsize = vex_w ? 8 : 4;     /* VEX.W, ignored outside 64-bit mode */
     } else if (code64) {
         if ((pfx & PFX_REXW) || (flags & D_FORCE64)) {
             i->opsize = 8;
-        } else if (pfx & PFX_OPSIZE) {
+        } else if ((pfx & PFX_OPSIZE) && !(flags & D_MAND66)) {
             i->opsize = 2;
         } else {
             i->opsize = (flags & D_DEF64) ? 8 : 4;
         }
     } else {
-        i->opsize = (code32 != ((pfx & PFX_OPSIZE) != 0)) ? 4 : 2;
+        bool opsize_pfx = (pfx & PFX_OPSIZE) && !(flags & D_MAND66);
+        i->opsize = (code32 != opsize_pfx) ? 4 : 2;
     }
+    i->imm2 = vex_v;
 
     if (flags & D_MODRM) {
         unsigned reg = ((i->modrm >> 3) & 7) | ((rex & 4) << 1);
@@ -678,7 +783,7 @@ static uint32_t decode_insn(DecodeCtx *d, Insn *i, uint64_t eip)
         i->sub = (uint8_t)map;
         return D_END;
     }
-    if ((code64 && (flags & D_INV64)) ||
+    if (vex_bad || (code64 && (flags & D_INV64)) ||
         ((flags & D_MEMONLY) && !i->is_mem) ||
         ((flags & D_REGONLY) && i->is_mem) ||
         ((flags & D_ONLY64) && !code64) ||

@@ -1,7 +1,8 @@
 /*
  * The x86 page walk for software TLB misses: no paging, 2-level (with PSE),
  * PAE and 4-level. Sets accessed/dirty bits, checks U/S, R/W (with CR0.WP),
- * NX (with EFER.NXE) and SMEP, and raises #PF with CR2 and the error code.
+ * NX (with EFER.NXE), SMEP, SMAP and reserved bits, and raises #PF with CR2
+ * and the error code.
  */
 #include "target/i386/tcg/tcg-cpu.h"
 
@@ -13,6 +14,11 @@
 #define PTE_PS   (1ull << 7)
 #define PTE_NX   (1ull << 63)
 #define PTE_ADDR 0x000ffffffffff000ull
+#define PTE_ADDR_ALL 0x000fffffffffffffull   /* bits 51..0: reserved above MAXPHYADDR */
+#define PAE_PDPTE_RSVD 0x1e6ull              /* bits 8:5 and 2:1 of a PAE PDPTE */
+#define PDPTE_1G_RSVD 0x3fffe000ull          /* bits 29:13 of a 1 GiB page */
+#define PDE_2M_RSVD 0x1fe000ull              /* bits 20:13 of a 2 MiB page */
+#define CPUID_EXT2_PDPE1GB (1u << 26)        /* leaf 0x80000001 EDX */
 
 typedef struct Walk {
     hwaddr entry_addr[5];
@@ -45,6 +51,9 @@ bool x86_tlb_fill(TcgCpu *c, uint64_t addr, MMUAccessType access, int mmu_idx, b
     bool user_ok = true, write_ok = true, exec_ok = true;
     uint64_t page_size = KESTREL_PAGE_SIZE, base, final;
     Walk w = { .levels = 0 };
+    uint32_t phys_bits, unused;
+    uint64_t rsvd_addr;
+    bool gb_pages = (env->cpuid_features[2] & CPUID_EXT2_PDPE1GB) != 0;
 
     if (!(env->cr[0] & CR0_PG)) {
         out->phys = addr & 0xfffff000u;
@@ -52,6 +61,14 @@ bool x86_tlb_fill(TcgCpu *c, uint64_t addr, MMUAccessType access, int mmu_idx, b
         out->large_page = false;
         return true;
     }
+
+    /* Address bits at or above MAXPHYADDR are reserved in every entry. */
+    x86_cpu_get_cpuid(env, 0x80000008, 0, &phys_bits, &unused, &unused, &unused);
+    phys_bits &= 0xff;
+    if (phys_bits < 32 || phys_bits > 52) {
+        phys_bits = 36;
+    }
+    rsvd_addr = PTE_ADDR_ALL & ~((1ull << phys_bits) - 1);
 
     if ((env->efer & EFER_LMA) || (env->cr[4] & CR4_PAE)) {
         /* 8-byte entries, 9 address bits a level: PML4, PDPT, PD, PT. PAE
@@ -75,6 +92,9 @@ bool x86_tlb_fill(TcgCpu *c, uint64_t addr, MMUAccessType access, int mmu_idx, b
             if (!(pdpte & PTE_P)) {
                 return page_fault(c, addr, err, probe);
             }
+            if (pdpte & (rsvd_addr | PTE_NX | PAE_PDPTE_RSVD)) {
+                return page_fault(c, addr, err | PF_ERR_P | PF_ERR_RSVD, probe);
+            }
             table = pdpte & PTE_ADDR;
             first_lvl = 2;
         }
@@ -87,7 +107,9 @@ bool x86_tlb_fill(TcgCpu *c, uint64_t addr, MMUAccessType access, int mmu_idx, b
             if (!(e & PTE_P)) {
                 return page_fault(c, addr, err, probe);
             }
-            if ((e & rsvd_nx) || (lvl == 0 && (e & PTE_PS))) {
+            if ((e & (rsvd_nx | rsvd_addr)) || (lvl == 0 && (e & PTE_PS)) ||
+                (lvl == 1 && (e & PTE_PS) && (!gb_pages || (e & PDPTE_1G_RSVD))) ||
+                (lvl == 2 && (e & PTE_PS) && (e & PDE_2M_RSVD))) {
                 return page_fault(c, addr, err | PF_ERR_P | PF_ERR_RSVD, probe);
             }
             user_ok &= (e & PTE_US) != 0;
@@ -114,6 +136,12 @@ bool x86_tlb_fill(TcgCpu *c, uint64_t addr, MMUAccessType access, int mmu_idx, b
         user_ok &= (pde & PTE_US) != 0;
         write_ok &= (pde & PTE_RW) != 0;
         if ((pde & PTE_PS) && (env->cr[4] & CR4_PSE)) {
+            /* PSE-36: bits 13+ hold address bits 32+ up to MAXPHYADDR
+             * (at most 40); bit 21 and those above are reserved. */
+            uint64_t pse_rsvd = ((1ull << 22) - 1) & ~((1ull << (13 + (phys_bits > 40 ? 8 : phys_bits - 32))) - 1);
+            if (pde & pse_rsvd) {
+                return page_fault(c, addr, err | PF_ERR_P | PF_ERR_RSVD, probe);
+            }
             page_size = 1ull << 22;
             /* PSE-36: PDE bits 13..20 are physical address bits 32..39. */
             base = (pde & 0xffc00000u) | ((pde & 0x1fe000u) << 19);
@@ -144,6 +172,11 @@ bool x86_tlb_fill(TcgCpu *c, uint64_t addr, MMUAccessType access, int mmu_idx, b
         if (is_exec && user_ok && (env->cr[4] & CR4_SMEP)) {
             return page_fault(c, addr, err | PF_ERR_P, probe);
         }
+        if (!is_exec && user_ok && (env->cr[4] & CR4_SMAP) && mmu_idx != MMU_IDX_KERNEL_AC) {
+            /* SMAP: supervisor data access to a user page, with AC clear
+             * or implicit (descriptor tables, TSS, delivery pushes). */
+            return page_fault(c, addr, err | PF_ERR_P, probe);
+        }
     }
     if (is_exec && !exec_ok) {
         return page_fault(c, addr, err | PF_ERR_P, probe);
@@ -164,6 +197,10 @@ bool x86_tlb_fill(TcgCpu *c, uint64_t addr, MMUAccessType access, int mmu_idx, b
     if ((is_user ? write_ok : (write_ok || !wp)) && ((final & PTE_D) || is_write)) {
         /* Writes go on the fast path only once D is set. */
         out->prot |= PAGE_WRITE;
+    }
+    if (!is_user && user_ok && (env->cr[4] & CR4_SMAP) && mmu_idx != MMU_IDX_KERNEL_AC) {
+        /* Filled by a fetch: data accesses must still take the SMAP check. */
+        out->prot &= ~(PAGE_READ | PAGE_WRITE);
     }
     if (exec_ok && !(!is_user && user_ok && (env->cr[4] & CR4_SMEP))) {
         out->prot |= PAGE_EXEC;

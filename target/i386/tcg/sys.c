@@ -151,7 +151,15 @@ void op_mov_cr(TcgCpu *c, const Insn *i)
     }
 }
 
-/* 0F 21/23: MOV r, DRn / MOV DRn, r (kept, no breakpoints yet) */
+/* 0F 21/23: MOV r, DRn / MOV DRn, r. The registers keep their
+ * architectural fixed bits; seg.c implements the breakpoints. */
+#define DR6_FIXED_1 0xffff0ff0u
+#define DR6_WRITABLE 0xe00fu        /* B0-B3, BD, BS, BT */
+#define DR6_BD (1u << 13)
+#define DR7_FIXED_1 0x400u
+#define DR7_WRITABLE 0xffff23ffu    /* L/G enables, LE/GE, GD, R/W and LEN fields */
+#define DR7_GD (1u << 13)
+
 void op_mov_dr(TcgCpu *c, const Insn *i)
 {
     CPUX86State *env = c->env;
@@ -164,22 +172,38 @@ void op_mov_dr(TcgCpu *c, const Insn *i)
         raise_exception(c, EXCP_UD);
     }
     require_cpl0(c);
+    if (env->dr[7] & DR7_GD) {
+        /* General detect: #DB (a fault) before the access; the handler
+         * finds BD in DR6 and GD cleared so it can use the registers. */
+        env->dr[6] = (env->dr[6] & ~(uint64_t)0xf) | DR6_BD | DR6_FIXED_1;
+        env->dr[7] &= ~(uint64_t)DR7_GD;
+        raise_exception(c, EXCP_DB);
+    }
     if (dr == 4) {
         dr = 6;
     } else if (dr == 5) {
         dr = 7;
     }
     if (i->op == 0x21) {
-        set_reg(env, i->rm, size, env->dr[dr]);
+        uint64_t v = env->dr[dr];
+        if (dr == 6) {
+            v = (v & DR6_WRITABLE) | DR6_FIXED_1;
+        } else if (dr == 7) {
+            v = (v & DR7_WRITABLE) | DR7_FIXED_1;
+        }
+        set_reg(env, i->rm, size, v);
     } else {
         uint64_t v = get_reg(env, i->rm, size);
         if (dr >= 6 && (v >> 32)) {
             raise_exception_err(c, EXCP_GP, 0);
         }
-        if (v & 0xff && dr == 7) {
-            log_mask(LOG_UNIMP, "tcg: hardware breakpoints (DR7=0x%" PRIx64 ") are ignored\n", v);
+        if (dr == 6) {
+            v = (v & DR6_WRITABLE) | DR6_FIXED_1;
+        } else if (dr == 7) {
+            v = (v & DR7_WRITABLE) | DR7_FIXED_1;
         }
         env->dr[dr] = v;
+        tcg_stop_tb(c);     /* DR7 and DR0-3 change the breakpoint TB flags */
     }
 }
 
@@ -227,6 +251,58 @@ void op_rdpmc(TcgCpu *c, const Insn *i)
 
 /* ---- MSRs ---- */
 
+/* MTRRcap: 8 variable ranges, fixed ranges, write-combining. */
+#define MTRR_CAP ((1u << 10) | (1u << 8) | 8u)
+
+/* The storage of an MTRR MSR (the caller checked that msr is one). */
+static uint64_t *mtrr_slot(CPUX86State *env, uint32_t msr)
+{
+    if (msr == MSR_MTRRdefType) {
+        return &env->mtrr_deftype;
+    }
+    if (msr >= MSR_MTRRphysBase0 && msr < MSR_MTRRphysBase0 + 16) {
+        return &env->mtrr_var[msr - MSR_MTRRphysBase0];
+    }
+    if (msr == MSR_MTRRfix64K_00000) {
+        return &env->mtrr_fixed[0];
+    }
+    if (msr == MSR_MTRRfix16K_80000 || msr == MSR_MTRRfix16K_A0000) {
+        return &env->mtrr_fixed[1 + msr - MSR_MTRRfix16K_80000];
+    }
+    return &env->mtrr_fixed[3 + (msr - MSR_MTRRfix4K_C0000)];
+}
+
+/* Memory types valid in MTRRs (UC, WC, WT, WP, WB) and in the PAT (also UC-). */
+static bool mem_type_valid(unsigned t, bool pat)
+{
+    return t == 0 || t == 1 || t == 4 || t == 5 || t == 6 || (pat && t == 7);
+}
+
+/* Whether `val` is a valid value for MTRR msr (reserved bits, types). */
+static bool mtrr_value_valid(const CPUX86State *env, uint32_t msr, uint64_t val)
+{
+    uint32_t phys_bits, unused;
+    uint64_t addr_mask;
+    x86_cpu_get_cpuid(env, 0x80000008, 0, &phys_bits, &unused, &unused, &unused);
+    phys_bits &= 0xff;
+    addr_mask = ((1ull << (phys_bits ? phys_bits : 36)) - 1) & ~0xfffull;
+    if (msr == MSR_MTRRdefType) {
+        return !(val & ~0xcffull) && mem_type_valid(val & 0xff, false);
+    }
+    if (msr >= MSR_MTRRphysBase0 && msr < MSR_MTRRphysBase0 + 16) {
+        if ((msr - MSR_MTRRphysBase0) & 1) {
+            return !(val & ~(addr_mask | 0x800));          /* PHYSMASK: V bit 11 */
+        }
+        return !(val & ~(addr_mask | 0xff)) && mem_type_valid(val & 0xff, false);
+    }
+    for (unsigned k = 0; k < 8; k++) {
+        if (!mem_type_valid((val >> (k * 8)) & 0xff, false)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool msr_read(TcgCpu *c, uint32_t msr, uint64_t *val)
 {
     CPUX86State *env = c->env;
@@ -247,8 +323,17 @@ static bool msr_read(TcgCpu *c, uint32_t msr, uint64_t *val)
     case MSR_GS_BASE: *val = env->segs[R_GS].base; return true;
     case MSR_KERNEL_GS_BASE: *val = env->kernel_gs_base; return true;
     case MSR_TSC_AUX: *val = env->tsc_aux; return true;
-    case 0xfe:          /* MTRRcap: no MTRRs to program */
-    case 0x2ff:         /* MTRRdefType */
+    case MSR_MTRRcap:
+        *val = MTRR_CAP;
+        return true;
+    case MSR_MTRRdefType:
+    case MSR_MTRRphysBase0 ... MSR_MTRRphysBase0 + 15:
+    case MSR_MTRRfix64K_00000:
+    case MSR_MTRRfix16K_80000:
+    case MSR_MTRRfix16K_A0000:
+    case MSR_MTRRfix4K_C0000 ... MSR_MTRRfix4K_C0000 + 7:
+        *val = *mtrr_slot(env, msr);
+        return true;
     case 0x179:         /* MCG_CAP: no machine-check banks */
     case 0x17a:         /* MCG_STATUS */
         *val = 0;
@@ -270,12 +355,40 @@ static bool msr_write(TcgCpu *c, uint32_t msr, uint64_t val)
     case MSR_IA32_TSC:
         c->tsc_offset = (int64_t)(val - (uint64_t)(g_get_monotonic_time() * 1000));
         return true;
-    case MSR_IA32_APICBASE: env->apic_base = val; return true;
+    case MSR_IA32_APICBASE: return cpu_apic_base_write(c->cs, val);   /* hw/intc/apic.c */
     case MSR_IA32_SYSENTER_CS: env->sysenter_cs = val & 0xffff; return true;
-    case MSR_IA32_SYSENTER_ESP: env->sysenter_esp = val; return canonical(val);
-    case MSR_IA32_SYSENTER_EIP: env->sysenter_eip = val; return canonical(val);
+    case MSR_IA32_SYSENTER_ESP:
+        if (!canonical(val)) {
+            return false;
+        }
+        env->sysenter_esp = val;
+        return true;
+    case MSR_IA32_SYSENTER_EIP:
+        if (!canonical(val)) {
+            return false;
+        }
+        env->sysenter_eip = val;
+        return true;
     case MSR_IA32_MISC_ENABLE: env->misc_enable = val; return true;
-    case MSR_IA32_PAT: env->pat = val; return true;
+    case MSR_IA32_PAT:
+        for (unsigned k = 0; k < 8; k++) {
+            if (!mem_type_valid((val >> (k * 8)) & 0xff, true)) {
+                return false;
+            }
+        }
+        env->pat = val;
+        return true;
+    case MSR_MTRRdefType:
+    case MSR_MTRRphysBase0 ... MSR_MTRRphysBase0 + 15:
+    case MSR_MTRRfix64K_00000:
+    case MSR_MTRRfix16K_80000:
+    case MSR_MTRRfix16K_A0000:
+    case MSR_MTRRfix4K_C0000 ... MSR_MTRRfix4K_C0000 + 7:
+        if (!mtrr_value_valid(env, msr, val)) {
+            return false;
+        }
+        *mtrr_slot(env, msr) = val;
+        return true;
     case MSR_EFER: x86_update_efer(c, val); return true;
     case MSR_STAR: env->star = val; return true;
     case MSR_LSTAR:
@@ -310,7 +423,6 @@ static bool msr_write(TcgCpu *c, uint32_t msr, uint64_t val)
         env->kernel_gs_base = val;
         return true;
     case MSR_TSC_AUX: env->tsc_aux = (uint32_t)val; return true;
-    case 0x2ff:
     case 0x17a:
         return true;
     default:
@@ -384,7 +496,8 @@ static void load_system_desc(TcgCpu *c, uint16_t sel, bool is_tr)
     lo = cpu_ldl(c, desc_addr, MMU_IDX_KERNEL);
     hi = cpu_ldl(c, desc_addr + 4, MMU_IDX_KERNEL);
     type = (hi >> 8) & 0x1f;
-    if (is_tr ? (type != 0x01 && type != 0x09) : type != 0x02) {
+    /* Long mode has only 64-bit TSSs (type 9); 16-bit ones are #GP. */
+    if (is_tr ? (type != 0x09 && (type != 0x01 || (env->efer & EFER_LMA))) : type != 0x02) {
         raise_exception_err(c, EXCP_GP, sel & 0xfffc);
     }
     if (!(hi & DESC_P_MASK)) {
@@ -467,8 +580,12 @@ void op_lar_lsl(TcgCpu *c, const Insn *i)
         unsigned dpl = (hi & DESC_DPL_MASK) >> DESC_DPL_SHIFT;
         unsigned type = (hi >> 8) & 0x1f;
         bool conforming = (hi & DESC_S_MASK) && (hi & DESC_CS_MASK) && (hi & DESC_C_MASK);
-        bool valid_sys = (type == 0x01 || type == 0x02 || type == 0x03 || type == 0x09 ||
-                          type == 0x0b || (i->op == 0x02 && (type == 0x04 || type == 0x0c)));
+        /* In long mode only the 64-bit forms (LDT, TSS, call gate for LAR)
+         * exist; 16-bit TSSs, task gates and 16-bit call gates do not. */
+        bool valid_sys = (env->efer & EFER_LMA)
+            ? (type == 0x02 || type == 0x09 || type == 0x0b || (i->op == 0x02 && type == 0x0c))
+            : (type == 0x01 || type == 0x02 || type == 0x03 || type == 0x09 || type == 0x0b ||
+               (i->op == 0x02 && (type == 0x04 || type == 0x05 || type == 0x0c)));
         bool visible = conforming || (dpl >= (unsigned)x86_cpl(env) && dpl >= (sel & 3u));
         if (((hi & DESC_S_MASK) || valid_sys) && visible) {
             uint64_t v;
@@ -502,12 +619,16 @@ void op_grp7(TcgCpu *c, const Insn *i)
             return;
         case 0xca:      /* CLAC */
         case 0xcb:      /* STAC */
+            if (!(env->cpuid_7_0_ebx & (1u << 20))) {
+                raise_exception(c, EXCP_UD);    /* SMAP not advertised */
+            }
             require_cpl0(c);
             if (i->modrm == 0xca) {
                 env->eflags &= ~(uint64_t)AC_MASK;
             } else {
                 env->eflags |= AC_MASK;
             }
+            tcg_stop_tb(c);     /* AC selects the SMAP mmu index (TB flags) */
             return;
         case 0xd0: {    /* XGETBV */
             if (!(env->cr[4] & CR4_OSXSAVE)) {
@@ -761,6 +882,9 @@ void op_sysexit(TcgCpu *c, const Insn *i)
         raise_exception_err(c, EXCP_GP, 0);
     }
     require_cpl0(c);
+    if (to64 && (!canonical(env->regs[R_ECX]) || !canonical(env->regs[R_EDX]))) {
+        raise_exception_err(c, EXCP_GP, 0);
+    }
     set_user_code_seg(env, cs, to64);
     set_flat_seg(&env->segs[R_SS], (cs + 8) | 3,
                  DESC_W_MASK | DESC_B_MASK | (3u << DESC_DPL_SHIFT));

@@ -194,9 +194,40 @@ static inline int x86_mmu_idx_for_cpl(int cpl)
 {
     return cpl == 3 ? MMU_IDX_USER : MMU_IDX_KERNEL;
 }
+/* TB flag: CPL < 3 with CR4.SMAP and EFLAGS.AC set: explicit supervisor
+ * data accesses may touch user pages (MMU_IDX_KERNEL_AC). Every change of
+ * AC ends the TB (STAC/CLAC/POPF/IRET ... are D_NOCHAIN). */
+#define HF_SMAP_AC (1u << 23)
 static inline int cur_mmu(TcgCpu *c)
 {
-    return (c->tb_flags & HF_CPL_MASK) == 3 ? MMU_IDX_USER : MMU_IDX_KERNEL;
+    if ((c->tb_flags & HF_CPL_MASK) == 3) {
+        return MMU_IDX_USER;
+    }
+    return (c->tb_flags & HF_SMAP_AC) ? MMU_IDX_KERNEL_AC : MMU_IDX_KERNEL;
+}
+
+/* ---- segment limit and rights checks (seg.c) ----
+ * Outside 64-bit mode, TB flag bit HF_SEGCHK_SHIFT + seg is set when
+ * segment register `seg` is not flat (limit below 4 GiB, expand-down, not
+ * a writable data segment, unusable/null, or CS): its data accesses then go
+ * through seg_check_slow, which raises #GP(0) (#SS(0) for SS). Flat
+ * segments cost one bit test. seg_linear checks the first byte as a read
+ * (never a false fault); ld_rm/st_rm and the stack helpers check the whole
+ * access with its direction. */
+#define HF_SEGCHK_SHIFT 16
+#define HF_SEGCHK_MASK  (0x3fu << HF_SEGCHK_SHIFT)
+void seg_check_slow(TcgCpu *c, unsigned seg, uint64_t off, unsigned size, bool write);
+static inline void seg_check(TcgCpu *c, unsigned seg, uint64_t off, unsigned size, bool write)
+{
+    if (__builtin_expect((c->tb_flags >> (HF_SEGCHK_SHIFT + seg)) & 1, 0)) {
+        seg_check_slow(c, seg, off, size, write);
+    }
+}
+/* The offset in segment seg of a linear address computed by seg_linear
+ * (only meaningful outside 64-bit mode, where checks happen). */
+static inline uint64_t seg_offset_of(TcgCpu *c, unsigned seg, uint64_t la)
+{
+    return (uint32_t)(la - c->env->segs[seg].base);
 }
 
 /* Segment base + offset as a linear address (32-bit wrap outside long mode). */
@@ -205,6 +236,7 @@ static inline uint64_t seg_linear(TcgCpu *c, unsigned seg, uint64_t off)
     if (c->tb_flags & HF_CS64) {
         return seg >= R_FS ? off + c->env->segs[seg].base : off;
     }
+    seg_check(c, seg, off, 1, false);
     return (uint32_t)(off + c->env->segs[seg].base);
 }
 
@@ -225,38 +257,95 @@ static inline uint64_t insn_ea(const CPUX86State *env, const Insn *i)
     }
     return addr_trunc(a, i->addrsize);
 }
+
+/* The linear address of the memory operand at offset ea. 64-bit mode: a
+ * non-canonical address based on RSP/RBP (or with an SS override) is
+ * #SS(0), not the #GP(0) of the page walk. */
+static inline uint64_t insn_linear_ea(TcgCpu *c, const Insn *i, uint64_t ea)
+{
+    if (__builtin_expect(i->seg == R_SS, 0) && (c->tb_flags & HF_CS64) &&
+        (uint64_t)((int64_t)(ea << 16) >> 16) != ea &&
+        ((i->prefixes & PFX_SEG) || i->base == R_ESP || i->base == R_EBP)) {
+        raise_exception_err(c, EXCP_SS, 0);
+    }
+    return seg_linear(c, i->seg, ea);
+}
 static inline uint64_t insn_linear(TcgCpu *c, const Insn *i)
 {
-    return seg_linear(c, i->seg, insn_ea(c->env, i));
+    return insn_linear_ea(c, i, insn_ea(c->env, i));
+}
+/* insn_linear for an access of `size` bytes that reads or writes: the full
+ * segment limit and rights check (use it for stores and read-modify-write
+ * outside st_rm). */
+static inline uint64_t insn_linear_access(TcgCpu *c, const Insn *i, unsigned size, bool write)
+{
+    uint64_t ea = insn_ea(c->env, i);
+    seg_check(c, i->seg, ea, size, write);
+    return insn_linear_ea(c, i, ea);
 }
 
 /* ---- memory ---- */
-static inline uint64_t ldv(TcgCpu *c, uint64_t la, unsigned size, int mmu)
+/* Checks on every data access, off unless a TB flag asks for them:
+ * HF_ALIGN_CHECK (CPL 3, CR0.AM and EFLAGS.AC): misaligned is #AC(0);
+ * HF_DATA_BP (a DR7 data breakpoint is enabled): a hit records the #DB
+ * trap taken after the instruction (seg.c). */
+#define HF_ALIGN_CHECK (1u << 22)
+#define HF_DATA_BP     (1u << 24)
+void data_access_check_slow(TcgCpu *c, uint64_t la, unsigned size, bool write);
+static inline __attribute__((always_inline))
+void data_access_check(TcgCpu *c, uint64_t la, unsigned size, bool write)
 {
-    switch (size) {
-    case 1: return cpu_ldub(c, la, mmu);
-    case 2: return cpu_lduw(c, la, mmu);
-    case 4: return cpu_ldl(c, la, mmu);
-    default: return cpu_ldq(c, la, mmu);
+    if (__builtin_expect(c->tb_flags & (HF_ALIGN_CHECK | HF_DATA_BP), 0)) {
+        data_access_check_slow(c, la, size, write);
     }
 }
-static inline void stv(TcgCpu *c, uint64_t la, uint64_t v, unsigned size, int mmu)
+/* Always inlined (one TLB lookup, see cpu_ld_sized): out-of-line copies
+ * cost a call per guest memory access. */
+static inline __attribute__((always_inline))
+uint64_t ldv(TcgCpu *c, uint64_t la, unsigned size, int mmu)
 {
-    switch (size) {
-    case 1: cpu_stb(c, la, (uint8_t)v, mmu); break;
-    case 2: cpu_stw(c, la, (uint16_t)v, mmu); break;
-    case 4: cpu_stl(c, la, (uint32_t)v, mmu); break;
-    default: cpu_stq(c, la, v, mmu); break;
-    }
+    return cpu_ld_sized(c, la, size, mmu);
+}
+static inline __attribute__((always_inline))
+void stv(TcgCpu *c, uint64_t la, uint64_t v, unsigned size, int mmu)
+{
+    cpu_st_sized(c, la, v, size, mmu);
 }
 /* Loads through the data mmu index of the current privilege level. */
-static inline uint64_t ld_data(TcgCpu *c, uint64_t la, unsigned size)
+static inline __attribute__((always_inline))
+uint64_t ld_data(TcgCpu *c, uint64_t la, unsigned size)
 {
+    data_access_check(c, la, size, false);
     return ldv(c, la, size, cur_mmu(c));
 }
-static inline void st_data(TcgCpu *c, uint64_t la, uint64_t v, unsigned size)
+static inline __attribute__((always_inline))
+void st_data(TcgCpu *c, uint64_t la, uint64_t v, unsigned size)
 {
+    data_access_check(c, la, size, true);
     stv(c, la, v, size, cur_mmu(c));
+}
+
+/* Stack accesses at offset off in SS, with its limit and rights checks;
+ * in 64-bit mode a non-canonical stack address is #SS(0), not #GP(0). */
+static inline void ss_check(TcgCpu *c, uint64_t off, unsigned size, bool write)
+{
+    if (c->tb_flags & HF_CS64) {
+        if (__builtin_expect((uint64_t)((int64_t)(off << 16) >> 16) != off, 0)) {
+            raise_exception_err(c, EXCP_SS, 0);
+        }
+    } else {
+        seg_check(c, R_SS, off, size, write);
+    }
+}
+static inline uint64_t ss_ld(TcgCpu *c, uint64_t off, unsigned size)
+{
+    ss_check(c, off, size, false);
+    return ld_data(c, seg_linear(c, R_SS, off), size);
+}
+static inline void ss_st(TcgCpu *c, uint64_t off, uint64_t v, unsigned size)
+{
+    ss_check(c, off, size, true);
+    st_data(c, seg_linear(c, R_SS, off), v, size);
 }
 
 /* The r/m operand: register or memory (computes the address once). */
@@ -265,7 +354,11 @@ static inline uint64_t ld_rm(TcgCpu *c, const Insn *i, unsigned size, uint64_t *
     if (!i->is_mem) {
         return get_reg(c->env, i->rm, size);
     }
-    *la = insn_linear(c, i);
+    {
+        uint64_t ea = insn_ea(c->env, i);
+        seg_check(c, i->seg, ea, size, false);
+        *la = insn_linear_ea(c, i, ea);
+    }
     return ld_data(c, *la, size);
 }
 static inline void st_rm(TcgCpu *c, const Insn *i, unsigned size, uint64_t la, uint64_t v)
@@ -273,6 +366,7 @@ static inline void st_rm(TcgCpu *c, const Insn *i, unsigned size, uint64_t la, u
     if (!i->is_mem) {
         set_reg(c->env, i->rm, size, v);
     } else {
+        seg_check(c, i->seg, seg_offset_of(c, i->seg, la), size, true);
         st_data(c, la, v, size);
     }
 }
@@ -357,6 +451,9 @@ DECLARE_OP(op_scas); DECLARE_OP(op_ins); DECLARE_OP(op_outs);
 DECLARE_ALU_SPECIALIZED(0) DECLARE_ALU_SPECIALIZED(1) DECLARE_ALU_SPECIALIZED(2)
 DECLARE_ALU_SPECIALIZED(3) DECLARE_ALU_SPECIALIZED(4) DECLARE_ALU_SPECIALIZED(5)
 DECLARE_ALU_SPECIALIZED(6) DECLARE_ALU_SPECIALIZED(7)
+#define DECLARE_SHIFT_SPECIALIZED(n) \
+    DECLARE_OP(op_##n##_1); DECLARE_OP(op_##n##_cl); DECLARE_OP(op_##n##_imm);
+DECLARE_SHIFT_SPECIALIZED(shl) DECLARE_SHIFT_SPECIALIZED(shr) DECLARE_SHIFT_SPECIALIZED(sar)
 /* ctrl.c */
 DECLARE_OP(op_jcc_0); DECLARE_OP(op_jcc_1); DECLARE_OP(op_jcc_2); DECLARE_OP(op_jcc_3);
 DECLARE_OP(op_jcc_4); DECLARE_OP(op_jcc_5); DECLARE_OP(op_jcc_6); DECLARE_OP(op_jcc_7);
@@ -379,6 +476,16 @@ DECLARE_OP(op_cpuid); DECLARE_OP(op_grp6); DECLARE_OP(op_grp7); DECLARE_OP(op_la
 DECLARE_OP(op_invd); DECLARE_OP(op_syscall); DECLARE_OP(op_sysret); DECLARE_OP(op_sysenter);
 DECLARE_OP(op_sysexit); DECLARE_OP(op_grp15); DECLARE_OP(op_fwait); DECLARE_OP(op_x87);
 DECLARE_OP(op_ud); DECLARE_OP(op_ud_unimp); DECLARE_OP(op_gp_too_long); DECLARE_OP(op_grp9);
+
+/* intext.c: BMI1/BMI2 (VEX: VEX.vvvv in imm2), ADX, MOVBE, RDRAND/RDSEED,
+ * RDPID, FSGSBASE */
+DECLARE_OP(op_andn); DECLARE_OP(op_bls); DECLARE_OP(op_bextr); DECLARE_OP(op_bzhi);
+DECLARE_OP(op_pdep); DECLARE_OP(op_pext); DECLARE_OP(op_mulx); DECLARE_OP(op_rorx);
+DECLARE_OP(op_shiftx); DECLARE_OP(op_adcx_adox); DECLARE_OP(op_movbe); DECLARE_OP(op_rdrand);
+DECLARE_OP(op_rdseed_rdpid); DECLARE_OP(op_grp15_int);
+
+/* Insn.prefixes: the instruction was VEX encoded (next to exec/tcg.h's PFX_*). */
+#define PFX_VEX     (1u << 15)
 
 /* ---- system helpers (seg.c) ---- */
 /* Loads a segment register as MOV/POP would (protected-mode checks). */
