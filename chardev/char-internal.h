@@ -35,6 +35,9 @@ typedef struct ChardevBackend {
     void (*input_paused)(Chardev *chr, bool paused);
     /* Optional: is there a peer (sockets). Default: true. */
     bool (*connected)(const Chardev *chr);
+    /* Optional: reads input (main thread); default read(in_fd). Sockets use
+     * recvmsg() to collect fds passed with SCM_RIGHTS. */
+    ssize_t (*read)(Chardev *chr, uint8_t *buf, size_t len);
 } ChardevBackend;
 
 typedef struct CharFrontend {
@@ -87,6 +90,7 @@ extern const ChardevBackend chardev_file_backend;
 extern const ChardevBackend chardev_pipe_backend;
 extern const ChardevBackend chardev_stdio_backend;
 extern const ChardevBackend chardev_socket_backend;
+extern const ChardevBackend chardev_pty_backend;
 
 /* Starts (or restarts) reading in_fd on the main context. */
 void chardev_input_start(Chardev *chr);

@@ -6,6 +6,7 @@
  */
 #include "chardev/char-internal.h"
 #include "kestrel/log.h"
+#include "kestrel/keyval.h"
 #include "sysemu/main-loop.h"
 
 #include <fcntl.h>
@@ -28,15 +29,26 @@ typedef struct SocketState {
     int client_fd;
     GSource *hup_watch;       /* while input is paused */
     GSource *hangup_check;    /* scheduled after a failed write */
+    GQueue received_fds;      /* SCM_RIGHTS fds not taken yet (int in pointer) */
 } SocketState;
 
+/* At most this many passed fds wait to be taken; more are closed. */
+#define SOCKET_MAX_PENDING_FDS 16
+
 static const char *const socket_keys[] = {
-    "path", "host", "port", "server", "wait", "nowait", "nodelay",
+    "path", "host", "port", "fd", "server", "wait", "nowait", "nodelay",
     /* Known QEMU options that Kestrel does not implement. */
     "telnet", "tn3270", "websocket", "reconnect", "tls-creds", NULL,
 };
 
 static void socket_listen_start(Chardev *chr);
+
+static void drop_received_fds(SocketState *s)
+{
+    while (!g_queue_is_empty(&s->received_fds)) {
+        close(GPOINTER_TO_INT(g_queue_pop_head(&s->received_fds)));
+    }
+}
 
 static void source_destroy(GSource **src)
 {
@@ -61,6 +73,7 @@ static void socket_disconnect(Chardev *chr)
     source_destroy(&s->hangup_check);
     close(s->client_fd);
     s->client_fd = -1;
+    drop_received_fds(s);
     chr->in_fd = -1;
     chr->out_fd = -1;
     chr->out_broken = false;
@@ -203,6 +216,63 @@ static bool socket_is_connected(const Chardev *chr)
     const SocketState *s = chr->opaque;
 
     return s && s->client_fd >= 0;
+}
+
+/* Main thread: reads like read(), keeping fds passed with SCM_RIGHTS. */
+static ssize_t socket_read(Chardev *chr, uint8_t *buf, size_t len)
+{
+    SocketState *s = chr->opaque;
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int) * SOCKET_MAX_PENDING_FDS)];
+    } control;
+    struct iovec iov = { .iov_base = buf, .iov_len = len };
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1,
+        .msg_control = control.buf, .msg_controllen = sizeof(control.buf),
+    };
+    ssize_t n = recvmsg(chr->in_fd, &msg, MSG_CMSG_CLOEXEC);
+
+    if (n < 0) {
+        return n;
+    }
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+            continue;
+        }
+        size_t nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < nfds; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+            if (g_queue_get_length(&s->received_fds) >= SOCKET_MAX_PENDING_FDS) {
+                close(fd);
+                continue;
+            }
+            g_queue_push_tail(&s->received_fds, GINT_TO_POINTER(fd));
+        }
+    }
+    return n;
+}
+
+int chardev_take_received_fd(Chardev *chr)
+{
+    SocketState *s;
+
+    if (!chr || chr->backend != &chardev_socket_backend || !chr->opaque) {
+        return -1;
+    }
+    s = chr->opaque;
+    if (g_queue_is_empty(&s->received_fds)) {
+        return -1;
+    }
+    return GPOINTER_TO_INT(g_queue_pop_head(&s->received_fds));
+}
+
+void chardev_disconnect_client(Chardev *chr)
+{
+    if (chr && chr->backend == &chardev_socket_backend && chr->opaque) {
+        socket_disconnect(chr);
+    }
 }
 
 /* ---- opening ---- */
@@ -392,9 +462,67 @@ static void socket_free_state(Chardev *chr)
     if (s->unlink_on_close && s->unix_path) {
         unlink(s->unix_path);
     }
+    drop_received_fds(s);
     g_free(s->unix_path);
     g_free(s);
     chr->opaque = NULL;
+}
+
+/* fd=N: a socket inherited from the parent (libvirt passes one that is
+ * already bound and listening). */
+static bool socket_open_fd(Chardev *chr, GHashTable *opts, bool server, bool wait,
+                           GError **errp)
+{
+    const char *value = chardev_opt(opts, "fd");
+    SocketState *s;
+    uint64_t n;
+    int fd, type = 0, listening = 0;
+    socklen_t optlen = sizeof(type);
+
+    if (chardev_opt(opts, "path") || chardev_opt(opts, "host") || chardev_opt(opts, "port")) {
+        error_setg(errp, "chardev '%s': fd= cannot be combined with path=, host= or port=",
+                   chr->id);
+        return false;
+    }
+    if (!keyval_parse_uint64("fd", value, &n, errp)) {
+        return false;
+    }
+    fd = n > INT_MAX ? -1 : (int)n;
+    if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &optlen) < 0 ||
+        type != SOCK_STREAM) {
+        error_setg(errp, "chardev '%s': fd=%s is not an open stream socket", chr->id, value);
+        return false;
+    }
+    optlen = sizeof(listening);
+    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen);
+    if (server && !listening) {
+        error_setg(errp, "chardev '%s': fd=%s is not a listening socket", chr->id, value);
+        return false;
+    }
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    s = g_new0(SocketState, 1);
+    s->server = server;
+    s->listen_fd = -1;
+    s->client_fd = -1;
+    chr->opaque = s;
+    chr->filename = g_strdup_printf("fd:%d%s", fd, server ? ",server=on" : "");
+    if (!server) {
+        socket_connected(chr, fd);
+        return true;
+    }
+    s->listen_fd = fd;
+    if (wait) {
+        int client = socket_wait_for_client(chr, errp);
+        if (client < 0) {
+            socket_free_state(chr);
+            return false;
+        }
+        socket_connected(chr, client);
+    } else {
+        socket_listen_start(chr);
+    }
+    return true;
 }
 
 static bool socket_open(Chardev *chr, GHashTable *opts, GError **errp)
@@ -420,6 +548,9 @@ static bool socket_open(Chardev *chr, GHashTable *opts, GError **errp)
         error_setg(errp, "chardev '%s': 'wait' only applies to server=on sockets", chr->id);
         return false;
     }
+    if (chardev_opt(opts, "fd")) {
+        return socket_open_fd(chr, opts, server, wait, errp);
+    }
     if (path && (host || port)) {
         error_setg(errp, "chardev '%s': give either path= (unix) or host=,port= (tcp)",
                    chr->id);
@@ -442,7 +573,8 @@ static bool socket_open(Chardev *chr, GHashTable *opts, GError **errp)
     s->client_fd = -1;
     chr->opaque = s;
     if (path) {
-        s->unix_path = g_strdup(path);
+        /* Absolute, so the file can be removed after a chdir (-daemonize). */
+        s->unix_path = g_canonicalize_filename(path, NULL);
         chr->filename = g_strdup_printf("unix:%s%s", path, server ? ",server=on" : "");
     } else {
         chr->filename = g_strdup_printf("tcp:%s:%s%s", host ? host : "", port,
@@ -506,4 +638,5 @@ const ChardevBackend chardev_socket_backend = {
     .input_eof = socket_input_eof,
     .input_paused = socket_input_paused,
     .connected = socket_is_connected,
+    .read = socket_read,
 };

@@ -22,12 +22,13 @@ static const ChardevBackend *const backends[] = {
     &chardev_pipe_backend,
     &chardev_socket_backend,
     &chardev_stdio_backend,
+    &chardev_pty_backend,
 };
 
 /* QEMU backends Kestrel knows the name of but does not implement: they get
  * "not supported" rather than "unknown". */
 static const char *const unsupported_backends[] = {
-    "pty", "vc", "serial", "tty", "parallel", "parport", "udp", "ringbuf",
+    "vc", "serial", "tty", "parallel", "parport", "udp", "ringbuf",
     "memory", "spicevmc", "spiceport", "braille", "msmouse", "testdev",
     "wctablet", "qemu-vdagent", "dbus", "console", NULL,
 };
@@ -358,7 +359,7 @@ Chardev *chardev_new_from_legacy(const char *id, const char *spec, GError **errp
         monitor = true;
     }
 
-    if (strcmp(spec, "stdio") == 0 || strcmp(spec, "null") == 0) {
+    if (strcmp(spec, "stdio") == 0 || strcmp(spec, "null") == 0 || strcmp(spec, "pty") == 0) {
         opts = new_opts();
         opts_set(opts, "backend", spec);
         if (monitor && strcmp(spec, "stdio") == 0) {
@@ -783,7 +784,7 @@ static gboolean chardev_in_ready(gint fd, GIOCondition cond, gpointer opaque)
         return G_SOURCE_CONTINUE;
     }
 
-    n = read(fd, buf, budget);
+    n = chr->backend->read ? chr->backend->read(chr, buf, budget) : read(fd, buf, budget);
     if (n > 0) {
         deliver(chr, buf, n);
         return G_SOURCE_CONTINUE;

@@ -5,7 +5,7 @@ KESTREL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Debian packages the build and the tests need.
 KESTREL_BUILD_PACKAGES="meson ninja-build pkg-config gcc libc6-dev binutils python3 libglib2.0-dev libjson-glib-dev"
-KESTREL_TEST_PACKAGES="qemu-system-x86 linux-image-amd64 busybox-static cpio kmod acpica-tools"
+KESTREL_TEST_PACKAGES="qemu-system-x86 linux-image-amd64 busybox-static cpio kmod acpica-tools socat"
 
 ensure_packages() {
     local missing=()

@@ -5,6 +5,7 @@
 #include "sysemu/main-loop.h"
 #include "hw/boards.h"
 #include "hw/qdev.h"
+#include "monitor/monitor.h"
 
 bool no_reboot;
 bool no_shutdown;
@@ -59,14 +60,27 @@ void vm_start(void)
     }
     runstate_set(RUN_STATE_RUNNING);
     resume_all_vcpus();
+    qmp_send_event_resume();
+}
+
+/* STOP goes out only when a running VM stops and the process lives on
+ * (QEMU does not send it on the way out). */
+static void do_vm_stop(RunState state, bool send_stop)
+{
+    bool was_running = current_state == RUN_STATE_RUNNING;
+
+    if (was_running) {
+        pause_all_vcpus();
+    }
+    runstate_set(state);
+    if (was_running && send_stop) {
+        qmp_send_event_stop();
+    }
 }
 
 void vm_stop(RunState state)
 {
-    if (current_state == RUN_STATE_RUNNING) {
-        pause_all_vcpus();
-    }
-    runstate_set(state);
+    do_vm_stop(state, true);
 }
 
 /* A request that will pause the VM stops every vCPU right away, so the guest
@@ -134,7 +148,7 @@ void system_reset(void)
 bool runstate_handle_requests(int *status)
 {
     if (g_atomic_int_get(&exit_requested)) {
-        vm_stop(RUN_STATE_SHUTDOWN);
+        do_vm_stop(RUN_STATE_SHUTDOWN, false);
         *status = g_atomic_int_get(&exit_status_requested);
         return true;
     }
@@ -154,10 +168,13 @@ bool runstate_handle_requests(int *status)
         bool host_asked = cause == SHUTDOWN_CAUSE_HOST_SIGNAL ||
                           cause == SHUTDOWN_CAUSE_HOST_UI ||
                           cause == SHUTDOWN_CAUSE_HOST_QMP_QUIT;
+        qmp_send_event_shutdown((ShutdownCause)cause);
         if (no_shutdown && !host_asked) {
+            /* libvirt's -no-shutdown: the guest powered off, the process
+             * stays (paused, STOP) until it is reset or told to quit. */
             vm_stop(RUN_STATE_SHUTDOWN);
         } else {
-            vm_stop(RUN_STATE_SHUTDOWN);
+            do_vm_stop(RUN_STATE_SHUTDOWN, false);
             *status = 0;
             return true;
         }
@@ -169,8 +186,13 @@ bool runstate_handle_requests(int *status)
             pause_all_vcpus();
         }
         system_reset();
+        qmp_send_event_reset((ShutdownCause)cause);
         if (previous == RUN_STATE_RUNNING) {
             resume_all_vcpus();
+        } else if (previous == RUN_STATE_SHUTDOWN || previous == RUN_STATE_INTERNAL_ERROR ||
+                   previous == RUN_STATE_GUEST_PANICKED) {
+            /* Reset makes such a VM startable again (cont). */
+            runstate_set(RUN_STATE_PAUSED);
         }
     }
     return false;

@@ -16,6 +16,8 @@
 #include "hw/boards.h"
 #include "hw/qdev.h"
 #include "chardev/char.h"
+#include "monitor/monitor.h"
+#include <sys/stat.h>
 #include "hw/rtc/mc146818rtc.h"
 #include <glib-unix.h>
 #include <unistd.h>
@@ -42,6 +44,10 @@ typedef struct StartupOptions {
     bool no_acpi;
     bool start_paused;
     char *dirty_log_file;
+    GPtrArray *qmps;            /* char*: -qmp specs */
+    GPtrArray *mons;            /* char*: -mon arguments */
+    bool daemonize;
+    char *pidfile;
 } StartupOptions;
 
 static void print_version(void)
@@ -86,6 +92,14 @@ static void print_help(void)
            "-S                     do not start the CPUs (start paused)\n"
            "-no-reboot             exit instead of rebooting\n"
            "-no-shutdown           stop instead of exiting when the guest shuts down\n"
+           "-name [guest=]name     the VM's name (query-name)\n"
+           "-uuid uuid             the VM's UUID (query-uuid)\n"
+           "-daemonize             detach once started (the monitor listens, the pidfile exists)\n"
+           "-pidfile file          write the process id to file\n"
+           "\nMonitor (QMP, see docs/qmp.md):\n"
+           "-qmp unix:PATH,server=on,wait=off | tcp:HOST:PORT,server=on,wait=off\n"
+           "-mon chardev=ID,mode=control   a QMP monitor on a -chardev\n"
+           "-machine none          no machine: only the monitor\n"
            "\nDebugging:\n"
            "-d item1,...           log items ('-d help' lists them)\n"
            "-D logfile             write the log to logfile instead of stderr\n"
@@ -221,6 +235,53 @@ static void print_machine(const MachineClass *mc, void *opaque)
            mc->is_default ? " (default)" : "");
 }
 
+/* -name [guest=]NAME[,process=P][,debug-threads=on|off] */
+static bool parse_name_option(const char *arg, GError **errp)
+{
+    g_autoptr(GHashTable) kv = keyval_parse(arg, "guest", errp);
+    GHashTableIter iter;
+    gpointer key, value;
+
+    if (!kv) {
+        return false;
+    }
+    g_hash_table_iter_init(&iter, kv);
+    while (g_hash_table_iter_next(&iter, &key, &value)) {
+        if (!strcmp(key, "debug-threads")) {
+            bool on;
+            if (!keyval_parse_bool(key, value, &on, errp)) {
+                return false;
+            }
+        } else if (strcmp(key, "guest") && strcmp(key, "process")) {
+            error_setg(errp, "-name: invalid parameter '%s'", (char *)key);
+            return false;
+        }
+    }
+    g_free(vm_name);
+    vm_name = g_strdup(g_hash_table_lookup(kv, "guest"));
+    return true;
+}
+
+/* -uuid xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx (hex digits) */
+static bool parse_uuid_option(const char *arg, GError **errp)
+{
+    bool ok = strlen(arg) == 36;
+
+    for (int i = 0; ok && i < 36; i++) {
+        ok = (i == 8 || i == 13 || i == 18 || i == 23) ? arg[i] == '-'
+                                                        : g_ascii_isxdigit(arg[i]);
+    }
+    if (!ok) {
+        error_setg(errp, "-uuid %s: not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", arg);
+        return false;
+    }
+    for (int i = 0; i < 36; i++) {
+        vm_uuid[i] = g_ascii_tolower(arg[i]);
+    }
+    vm_uuid[36] = '\0';
+    return true;
+}
+
 /* Parses argv into opts. Returns 0 to go on, 1 on error (reported), or 2
  * when an informational option (-help, -version) was handled. */
 static int parse_command_line(int argc, char **argv, StartupOptions *opts, GError **errp)
@@ -334,7 +395,23 @@ static int parse_command_line(int argc, char **argv, StartupOptions *opts, GErro
             ARG();
             if (!log_set_file(arg, errp)) return 1;
         } else if (!strcmp(name, "name")) {
-            ARG();  /* accepted for libvirt; the name is not used yet */
+            ARG();
+            if (!parse_name_option(arg, errp)) return 1;
+        } else if (!strcmp(name, "uuid")) {
+            ARG();
+            if (!parse_uuid_option(arg, errp)) return 1;
+        } else if (!strcmp(name, "qmp")) {
+            ARG();
+            g_ptr_array_add(opts->qmps, g_strdup(arg));
+        } else if (!strcmp(name, "mon")) {
+            ARG();
+            g_ptr_array_add(opts->mons, g_strdup(arg));
+        } else if (!strcmp(name, "daemonize")) {
+            opts->daemonize = true;
+        } else if (!strcmp(name, "pidfile")) {
+            ARG();
+            g_free(opts->pidfile);
+            opts->pidfile = g_strdup(arg);
         } else if (!strcmp(name, "debug-dirty-log")) {
             ARG();
             opts->dirty_log_file = g_strdup(arg);
@@ -559,8 +636,9 @@ static bool create_serial_ports(StartupOptions *opts, MachineState *ms, GError *
 
     if (specs->len == 0 && (!opts->nodefaults || opts->nographic)) {
         /* No display exists yet, so the default serial port is the terminal,
-         * multiplexed like QEMU's -nographic (C-a x quits, C-a h helps). */
-        g_ptr_array_add(specs, g_strdup("mon:stdio"));
+         * multiplexed like QEMU's -nographic (C-a x quits, C-a h helps). A
+         * daemon has no terminal: its default serial port goes nowhere. */
+        g_ptr_array_add(specs, g_strdup(opts->daemonize ? "null" : "mon:stdio"));
     }
     for (guint i = 0; i < specs->len; i++) {
         const char *spec = g_ptr_array_index(specs, i);
@@ -677,8 +755,45 @@ static bool device_help_requested(StartupOptions *opts)
     return false;
 }
 
+static const MachineClass none_machine_class = {
+    .name = "none",
+    .description = "empty machine",
+    .max_cpus = 1,
+};
+
+/* -machine none: no RAM, CPUs or devices; a process for the monitor (libvirt
+ * probes capabilities this way). Without -accel it uses tcg, which needs
+ * nothing from the host. */
+static bool build_no_machine(StartupOptions *opts, MachineState *ms, GError **errp)
+{
+    ms->mc = &none_machine_class;
+    ms->cpu_model = g_strdup(opts->cpu_model ? opts->cpu_model : "qemu64");
+    ms->kernel_cmdline = g_strdup("");
+    ms->accel_list = g_strdup(opts->machine_accel);
+    current_machine = ms;
+    if (opts->accels->len == 0 && !opts->machine_accel) {
+        g_ptr_array_add(opts->accels, g_strdup("tcg"));
+    }
+    if (!create_objects(opts, errp)) {
+        return false;
+    }
+    for (guint i = 0; i < opts->chardevs->len; i++) {
+        if (!chardev_new_from_option(g_ptr_array_index(opts->chardevs, i), errp)) {
+            return false;
+        }
+    }
+    if (opts->devices->len) {
+        error_setg(errp, "-device: the 'none' machine has no buses to plug devices into");
+        return false;
+    }
+    return select_accelerator(opts, ms, errp);
+}
+
 static bool build_machine(StartupOptions *opts, MachineState *ms, GError **errp)
 {
+    if (opts->machine_type && !strcmp(opts->machine_type, "none")) {
+        return build_no_machine(opts, ms, errp);
+    }
     const MachineClass *mc = opts->machine_type ? machine_class_find(opts->machine_type)
                                                 : machine_class_default();
     if (!mc) {
@@ -750,6 +865,119 @@ static void free_startup_options(StartupOptions *opts)
     g_free(opts->initrd);
     g_free(opts->append);
     g_free(opts->dirty_log_file);
+    g_ptr_array_unref(opts->qmps);
+    g_ptr_array_unref(opts->mons);
+    g_free(opts->pidfile);
+}
+
+static bool create_monitors(StartupOptions *opts, GError **errp)
+{
+    for (guint i = 0; i < opts->qmps->len; i++) {
+        if (!monitor_new_from_qmp_option(g_ptr_array_index(opts->qmps, i), errp)) {
+            return false;
+        }
+    }
+    for (guint i = 0; i < opts->mons->len; i++) {
+        if (!monitor_new_from_mon_option(g_ptr_array_index(opts->mons, i), errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* -daemonize: the parent waits on this pipe for one byte that says the
+ * daemon is up (monitors listening, pidfile written); end-of-file means the
+ * daemon failed and already said why on stderr. */
+static int daemon_ready_fd = -1;
+
+/* Returns -1 in the daemon (go on), else the parent's exit status. */
+static int daemonize_start(void)
+{
+    int pipefd[2];
+    pid_t pid;
+
+    if (pipe2(pipefd, O_CLOEXEC) < 0) {
+        error_report("-daemonize: pipe: %s", g_strerror(errno));
+        return 1;
+    }
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    if (pid < 0) {
+        error_report("-daemonize: fork: %s", g_strerror(errno));
+        return 1;
+    }
+    if (pid > 0) {
+        char status = 1;
+        ssize_t n;
+
+        close(pipefd[1]);
+        do {
+            n = read(pipefd[0], &status, 1);
+        } while (n < 0 && errno == EINTR);
+        close(pipefd[0]);
+        return (n == 1 && status == 0) ? 0 : 1;
+    }
+    close(pipefd[0]);
+    setsid();
+    daemon_ready_fd = pipefd[1];
+    return -1;
+}
+
+static void daemonize_finish(void)
+{
+    char ok = 0;
+    int null_fd;
+
+    if (daemon_ready_fd < 0) {
+        return;
+    }
+    if (chdir("/") < 0) {
+        /* Harmless: every file is open already. */
+    }
+    null_fd = open("/dev/null", O_RDWR);
+    if (null_fd >= 0) {
+        dup2(null_fd, STDIN_FILENO);
+        dup2(null_fd, STDOUT_FILENO);
+        dup2(null_fd, STDERR_FILENO);
+        if (null_fd > STDERR_FILENO) {
+            close(null_fd);
+        }
+    }
+    if (write(daemon_ready_fd, &ok, 1) != 1) {
+        /* The parent is gone; nobody to tell. */
+    }
+    close(daemon_ready_fd);
+    daemon_ready_fd = -1;
+}
+
+static char *pidfile_path;
+
+/* Creates and locks the pidfile (a second instance on the same file fails,
+ * like QEMU) and writes our pid. The fd stays open to hold the lock. */
+static bool write_pidfile(const char *path, GError **errp)
+{
+    g_autofree char *text = g_strdup_printf("%d\n", (int)getpid());
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+    if (fd < 0) {
+        error_setg(errp, "-pidfile %s: %s", path, g_strerror(errno));
+        return false;
+    }
+    if (lockf(fd, F_TLOCK, 0) < 0) {
+        error_setg(errp, "-pidfile %s: cannot lock it (another instance running?): %s", path,
+                   g_strerror(errno));
+        close(fd);
+        return false;
+    }
+    if (ftruncate(fd, 0) < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+        error_setg(errp, "-pidfile %s: cannot write: %s", path, g_strerror(errno));
+        close(fd);
+        return false;
+    }
+    /* An absolute path, so the daemon can remove it after chdir("/"). */
+    pidfile_path = g_canonicalize_filename(path, NULL);
+    return true;
 }
 
 int kestrel_main(int argc, char **argv)
@@ -760,6 +988,8 @@ int kestrel_main(int argc, char **argv)
         .chardevs = g_ptr_array_new_with_free_func(g_free),
         .objects = g_ptr_array_new_with_free_func(g_free),
         .serials = g_ptr_array_new_with_free_func(g_free),
+        .qmps = g_ptr_array_new_with_free_func(g_free),
+        .mons = g_ptr_array_new_with_free_func(g_free),
     };
     MachineState *ms = g_new0(MachineState, 1);
     GError *err = NULL;
@@ -779,6 +1009,28 @@ int kestrel_main(int argc, char **argv)
     if (device_help_requested(&opts)) {
         return 0;
     }
+    if (opts.daemonize) {
+        if (opts.nographic) {
+            error_report("-nographic cannot be used with -daemonize");
+            return 1;
+        }
+        for (guint i = 0; i < opts.serials->len; i++) {
+            const char *spec = g_ptr_array_index(opts.serials, i);
+            if (!strcmp(spec, "stdio") || !strcmp(spec, "mon:stdio")) {
+                error_report("-serial %s cannot be used with -daemonize (the daemon has no "
+                             "terminal)", spec);
+                return 1;
+            }
+        }
+        int parent_status = daemonize_start();
+        if (parent_status >= 0) {
+            return parent_status;
+        }
+    }
+    if (opts.pidfile && !write_pidfile(opts.pidfile, &err)) {
+        error_report_err(err);
+        return 1;
+    }
     /* Opened now so that a bad path is a start-up error, not a surprise at exit. */
     FILE *dirty_log = NULL;
     if (opts.dirty_log_file) {
@@ -792,9 +1044,14 @@ int kestrel_main(int argc, char **argv)
     bql_lock();
     main_loop_init();
     memory_system_init();
-    if (!build_machine(&opts, ms, &err) || !cpus_start_threads(&err)) {
+    if (!build_machine(&opts, ms, &err) || !create_monitors(&opts, &err) ||
+        !cpus_start_threads(&err)) {
         error_report_err(err);
+        monitor_cleanup();
         chardev_close_all();
+        if (pidfile_path) {
+            unlink(pidfile_path);
+        }
         return 1;
     }
     system_reset();
@@ -818,6 +1075,7 @@ int kestrel_main(int argc, char **argv)
     if (!opts.start_paused) {
         vm_start();
     }
+    daemonize_finish();
 
     status = main_loop_run();
 
@@ -826,7 +1084,11 @@ int kestrel_main(int argc, char **argv)
         debug_dirty_log_write(dirty_log);
     }
     cpus_join_threads();
+    monitor_cleanup();
     chardev_close_all();
+    if (pidfile_path) {
+        unlink(pidfile_path);
+    }
     bql_unlock();
     free_startup_options(&opts);
     fflush(stdout);

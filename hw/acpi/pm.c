@@ -49,6 +49,9 @@ typedef struct AcpiPMState {
     uint64_t timer_last_half;      /* ticks >> 23 at the last sample */
 } AcpiPMState;
 
+/* The machine's PM block, for QMP system_powerdown. */
+static AcpiPMState *acpi_pm_current;
+
 static int64_t host_monotonic_ns(void)
 {
     struct timespec ts;
@@ -289,6 +292,7 @@ static bool acpi_pm_realize(DeviceState *dev, GError **errp)
     memory_region_add_subregion(get_system_io(), s->gpe0_base, &s->gpe0_io);
     memory_region_transaction_commit();
     s->mapped = true;
+    acpi_pm_current = s;
     acpi_pm_reset(dev);
     return true;
 }
@@ -297,6 +301,9 @@ static void acpi_pm_unrealize(DeviceState *dev)
 {
     AcpiPMState *s = (AcpiPMState *)dev;
 
+    if (acpi_pm_current == s) {
+        acpi_pm_current = NULL;
+    }
     if (s->mapped) {
         memory_region_transaction_begin();
         memory_region_del_subregion(get_system_io(), &s->pm_io);
@@ -359,6 +366,11 @@ void acpi_pm_power_button(DeviceState *dev)
 
     s->pm1_sts |= ACPI_PM1_PWRBTN;
     pm_update_sci(s);
+}
+
+DeviceState *acpi_pm_find(void)
+{
+    return acpi_pm_current ? &acpi_pm_current->parent : NULL;
 }
 
 void acpi_pm_set_clock(DeviceState *dev, int64_t (*clock_ns)(void))

@@ -355,3 +355,10 @@ DeviceState *device_create_from_option(const char *optarg, GError **errp)
     }
     return dev;
 }
+
+void device_foreach(void (*fn)(DeviceState *dev, void *opaque), void *opaque)
+{
+    for (guint i = 0; realized_devices && i < realized_devices->len; i++) {
+        fn(g_ptr_array_index(realized_devices, i), opaque);
+    }
+}

@@ -75,4 +75,12 @@ bool chardev_has_frontend(const Chardev *chr);
 /* Calls fn for every chardev in creation order. */
 void chardev_foreach(void (*fn)(Chardev *chr, void *opaque), void *opaque);
 
+/* ---- additions (qmp helper) ---- */
+
+/* Socket chardevs: the oldest fd a client passed with SCM_RIGHTS and nobody
+ * took yet (the caller owns it), or -1. */
+int chardev_take_received_fd(Chardev *chr);
+/* Socket chardevs: drops the current client (a server listens again). */
+void chardev_disconnect_client(Chardev *chr);
+
 #endif

@@ -74,5 +74,7 @@ DeviceState *device_create_from_option(const char *optarg, GError **errp);
 void devices_reset_all(void);
 void devices_destroy_all(void);
 DeviceState *device_find_by_id(const char *id);
+/* Calls fn for every realized device in creation order (info qtree). */
+void device_foreach(void (*fn)(DeviceState *dev, void *opaque), void *opaque);
 
 #endif

@@ -26,6 +26,7 @@ typedef enum ShutdownCause {
     SHUTDOWN_CAUSE_GUEST_SHUTDOWN,   /* ACPI S5, debug-exit */
     SHUTDOWN_CAUSE_GUEST_RESET,      /* triple fault, keyboard controller, ... */
     SHUTDOWN_CAUSE_GUEST_PANIC,
+    SHUTDOWN_CAUSE_HOST_QMP_SYSTEM_RESET,   /* QMP system_reset */
 } ShutdownCause;
 
 RunState runstate_get(void);

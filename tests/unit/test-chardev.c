@@ -168,7 +168,7 @@ static void test_option_errors(void)
 
     expect_error("", "no backend");
     expect_error("bogus,id=x", "'bogus' is not a valid chardev backend");
-    expect_error("pty,id=x", "'pty' is not supported");
+    expect_error("vc,id=x", "'vc' is not supported");
     expect_error("null", "'id' is missing");
     expect_error("null,id=9lives", "invalid");
     expect_error("file,id=f", "needs path=");

@@ -54,6 +54,8 @@ DeviceState *acpi_pm_create(uint16_t io_base, uint16_t gpe0_base, qemu_irq sci,
 /* Presses the power button (fixed feature): sets PWRBTN_STS and raises the
  * SCI if the OS enabled it. For QMP system_powerdown. Big lock held. */
 void acpi_pm_power_button(DeviceState *dev);
+/* The realized PM block, or NULL (no ACPI, no machine). */
+DeviceState *acpi_pm_find(void);
 
 /* The counter value `ns` nanoseconds after the timer's start. */
 uint32_t acpi_pm_timer_ticks(int64_t ns);
