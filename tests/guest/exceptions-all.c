@@ -657,14 +657,7 @@ int main(uint32_t mb_magic, const struct multiboot_info *mbi)
 #ifdef __x86_64__
     /* Everything identity-mapped becomes user-accessible so that code at
      * CPL 3 runs (no SMEP/SMAP here). */
-    pml4[0] |= 4;
-    for (int i = 0; i < 4; i++) {
-        pdpt[i] |= 4;
-    }
-    for (int i = 0; i < 4 * 512; i++) {
-        page_directories[i] |= 4;
-    }
-    SYS_WRITE_CR(3, SYS_READ_CR(3));
+    sysenv_identity_map_user();
 #endif
 #ifdef EXCEPTIONS_HW_ONLY
     (void)test_debug;

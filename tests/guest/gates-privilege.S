@@ -6,6 +6,39 @@
  */
 #define SEL_KDATA 0x10
 
+/* Handler prologue: records the stack pointer in rec[0], saves the
+ * accumulator, then copies the `words` frame words above it to
+ * rec[1..words]. The handler pops the accumulator before returning. */
+#ifdef __x86_64__
+    .macro record_sp_and_frame words
+    movq %rsp, rec + 0(%rip)
+    pushq %rax
+    .Lframe_offset = 8
+    .rept \words
+    movq .Lframe_offset(%rsp), %rax
+    movq %rax, rec + .Lframe_offset(%rip)
+    .Lframe_offset = .Lframe_offset + 8
+    .endr
+    .endm
+#else
+/* Copies `words` stack words from `from`(%esp) up to rec[1..words]
+ * (clobbers EAX). */
+    .macro record_stack_words from, words
+    .Lframe_offset = 0
+    .rept \words
+    movl (\from + .Lframe_offset)(%esp), %eax
+    movl %eax, rec + 4 + .Lframe_offset
+    .Lframe_offset = .Lframe_offset + 4
+    .endr
+    .endm
+
+    .macro record_sp_and_frame words
+    movl %esp, rec + 0
+    pushl %eax
+    record_stack_words 4, \words
+    .endm
+#endif
+
     .text
 #ifndef __x86_64__
     .code32
@@ -13,18 +46,7 @@
  * frame words (EIP CS EFLAGS ESP SS) and its own EFLAGS. */
     .globl gate_handler
 gate_handler:
-    movl %esp, rec + 0
-    pushl %eax
-    movl 4(%esp), %eax
-    movl %eax, rec + 4
-    movl 8(%esp), %eax
-    movl %eax, rec + 8
-    movl 12(%esp), %eax
-    movl %eax, rec + 12
-    movl 16(%esp), %eax
-    movl %eax, rec + 16
-    movl 20(%esp), %eax
-    movl %eax, rec + 20
+    record_sp_and_frame 5
     pushfl
     popl %eax
     movl %eax, rec + 24
@@ -38,20 +60,7 @@ gate_handler:
  * CPL 3 with "lret $8". */
     .globl callgate_target
 callgate_target:
-    movl %esp, rec + 0
-    pushl %eax
-    movl 4(%esp), %eax
-    movl %eax, rec + 4
-    movl 8(%esp), %eax
-    movl %eax, rec + 8
-    movl 12(%esp), %eax
-    movl %eax, rec + 12
-    movl 16(%esp), %eax
-    movl %eax, rec + 16
-    movl 20(%esp), %eax
-    movl %eax, rec + 20
-    movl 24(%esp), %eax
-    movl %eax, rec + 24
+    record_sp_and_frame 6
     movw %cs, %ax
     movw %ax, rec + 28
     movw $SEL_KDATA, %ax
@@ -158,24 +167,7 @@ vm86_exit_handler:
     popl %eax
     movl %eax, rec + 40
     movl %esp, rec + 0
-    movl 0(%esp), %eax
-    movl %eax, rec + 4
-    movl 4(%esp), %eax
-    movl %eax, rec + 8
-    movl 8(%esp), %eax
-    movl %eax, rec + 12
-    movl 12(%esp), %eax
-    movl %eax, rec + 16
-    movl 16(%esp), %eax
-    movl %eax, rec + 20
-    movl 20(%esp), %eax
-    movl %eax, rec + 24
-    movl 24(%esp), %eax
-    movl %eax, rec + 28
-    movl 28(%esp), %eax
-    movl %eax, rec + 32
-    movl 32(%esp), %eax
-    movl %eax, rec + 36
+    record_stack_words 0, 9
     movw %fs, %ax
     movzwl %ax, %eax
     movl %eax, rec + 44
@@ -213,18 +205,7 @@ task_ptr:     .long 0, 0
  * RFLAGS RSP SS) and its CS. */
     .globl gate_handler
 gate_handler:
-    movq %rsp, rec + 0(%rip)
-    pushq %rax
-    movq 8(%rsp), %rax
-    movq %rax, rec + 8(%rip)
-    movq 16(%rsp), %rax
-    movq %rax, rec + 16(%rip)
-    movq 24(%rsp), %rax
-    movq %rax, rec + 24(%rip)
-    movq 32(%rsp), %rax
-    movq %rax, rec + 32(%rip)
-    movq 40(%rsp), %rax
-    movq %rax, rec + 40(%rip)
+    record_sp_and_frame 5
     movw %cs, %ax
     movw %ax, rec + 48(%rip)
     pushfq
@@ -237,16 +218,7 @@ gate_handler:
  * returns with lretq. */
     .globl callgate_target
 callgate_target:
-    movq %rsp, rec + 0(%rip)
-    pushq %rax
-    movq 8(%rsp), %rax
-    movq %rax, rec + 8(%rip)
-    movq 16(%rsp), %rax
-    movq %rax, rec + 16(%rip)
-    movq 24(%rsp), %rax
-    movq %rax, rec + 24(%rip)
-    movq 32(%rsp), %rax
-    movq %rax, rec + 32(%rip)
+    record_sp_and_frame 4
     movw %cs, %ax
     movw %ax, rec + 48(%rip)
     movw %ss, %ax

@@ -34,13 +34,7 @@ static uint8_t user_stack[8192] __attribute__((aligned(16)));
 
 static void check(const char *what, uint64_t got, uint64_t want)
 {
-    bool ok = got == want;
-    printf("gates-privilege: %s = 0x%llx %s\n", what, (unsigned long long)got,
-           ok ? "ok" : "FAILED");
-    if (!ok) {
-        printf("gates-privilege:   expected 0x%llx\n", (unsigned long long)want);
-        failures++;
-    }
+    failures += !sysenv_check("gates-privilege", what, got, want);
 }
 
 /* After code armed with expect_exception(): false (and a FAILED line) if
@@ -311,15 +305,7 @@ int main(uint32_t mb_magic, const struct multiboot_info *mbi)
     outb(0xa1, 0xff);
 #ifdef __x86_64__
     printf("gates-privilege: 64-bit long mode\n");
-    extern uint64_t pml4[512], pdpt[512], page_directories[4 * 512];
-    pml4[0] |= 4;
-    for (int i = 0; i < 4; i++) {
-        pdpt[i] |= 4;
-    }
-    for (int i = 0; i < 4 * 512; i++) {
-        page_directories[i] |= 4;
-    }
-    SYS_WRITE_CR(3, SYS_READ_CR(3));
+    sysenv_identity_map_user();
     uint16_t kcs = SEL_KCODE64;
 #else
     printf("gates-privilege: 32-bit protected mode\n");

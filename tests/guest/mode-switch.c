@@ -29,12 +29,7 @@ static int failures;
 
 static void check(const char *what, uint32_t got, uint32_t want)
 {
-    bool ok = got == want;
-    printf("mode-switch: %s = 0x%x %s\n", what, (unsigned)got, ok ? "ok" : "FAILED");
-    if (!ok) {
-        printf("mode-switch:   expected 0x%x\n", (unsigned)want);
-        failures++;
-    }
+    failures += !sysenv_check("mode-switch", what, got, want);
 }
 
 static uint32_t low_result(const char *label)

@@ -23,13 +23,7 @@ static uint8_t user_stack[8192] __attribute__((aligned(16)));
 
 static void check(const char *what, uint64_t got, uint64_t want)
 {
-    bool ok = got == want;
-    printf("syscall-sysret: %s = 0x%llx %s\n", what, (unsigned long long)got,
-           ok ? "ok" : "FAILED");
-    if (!ok) {
-        printf("syscall-sysret:   expected 0x%llx\n", (unsigned long long)want);
-        failures++;
-    }
+    failures += !sysenv_check("syscall-sysret", what, got, want);
 }
 
 /* After an armed expect_exception(): print and count the outcome. */
@@ -263,15 +257,7 @@ int main(uint32_t mb_magic, const struct multiboot_info *mbi)
     sysenv_catch_all_exceptions();
 #ifdef __x86_64__
     printf("syscall-sysret: 64-bit long mode\n");
-    extern uint64_t pml4[512], pdpt[512], page_directories[4 * 512];
-    pml4[0] |= 4;
-    for (int i = 0; i < 4; i++) {
-        pdpt[i] |= 4;
-    }
-    for (int i = 0; i < 4 * 512; i++) {
-        page_directories[i] |= 4;
-    }
-    SYS_WRITE_CR(3, SYS_READ_CR(3));
+    sysenv_identity_map_user();
     test_syscall64();
 #else
     printf("syscall-sysret: 32-bit protected mode\n");

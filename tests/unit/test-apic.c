@@ -11,6 +11,7 @@
 #include "exec/memory.h"
 #include "sysemu/cpus.h"
 #include "sysemu/main-loop.h"
+#include "intc-test-helpers.h"
 
 static DeviceState *apic[2];
 static DeviceState *pic;
@@ -521,11 +522,7 @@ int main(int argc, char **argv)
 {
     GError *err = NULL;
 
-    g_test_init(&argc, &argv, NULL);
-    bql_lock();
-    main_loop_init();
-    memory_system_init();
-    guest_clock_set_manual(true);
+    intc_test_init(&argc, &argv, true);
     cpus_create(2);
     for (int i = 0; i < 2; i++) {
         x86_cpu_reset(&cpus[i]->env);
@@ -550,7 +547,5 @@ int main(int argc, char **argv)
     g_test_add_func("/apic/timer", test_timer);
     g_test_add_func("/apic/apic-base-msr", test_apic_base_msr);
     g_test_add_func("/apic/hostile", test_hostile);
-    int ret = g_test_run();
-    bql_unlock();
-    return ret;
+    return intc_test_run();
 }

@@ -7,6 +7,7 @@
 #include "exec/memory.h"
 #include "sysemu/cpus.h"
 #include "sysemu/main-loop.h"
+#include "intc-test-helpers.h"
 
 static DeviceState *pic;
 static int intr_level;
@@ -16,18 +17,6 @@ static void record_intr(void *opaque, int n, int level)
     intr_level = level;
 }
 
-static uint8_t inb(uint16_t port)
-{
-    uint64_t v = 0;
-    g_assert_cmpint(address_space_read_sized(&address_space_io, port, &v, 1), ==, MEMTX_OK);
-    return (uint8_t)v;
-}
-
-static void outb(uint16_t port, uint8_t v)
-{
-    g_assert_cmpint(address_space_write_sized(&address_space_io, port, v, 1), ==, MEMTX_OK);
-}
-
 /* The usual PC set-up: vectors 0x20/0x28, slave on IRQ 2, 8086 mode. */
 static void pic_setup(uint8_t icw4, uint8_t master_mask, uint8_t slave_mask)
 {
@@ -35,33 +24,33 @@ static void pic_setup(uint8_t icw4, uint8_t master_mask, uint8_t slave_mask)
     for (int i = 0; i < 16; i++) {
         i8259_set_irq(pic, i, 0);
     }
-    outb(0x20, 0x11); outb(0xa0, 0x11);
-    outb(0x21, 0x20); outb(0xa1, 0x28);
-    outb(0x21, 0x04); outb(0xa1, 0x02);
-    outb(0x21, icw4); outb(0xa1, icw4);
-    outb(0x21, master_mask); outb(0xa1, slave_mask);
+    pio_outb(0x20, 0x11); pio_outb(0xa0, 0x11);
+    pio_outb(0x21, 0x20); pio_outb(0xa1, 0x28);
+    pio_outb(0x21, 0x04); pio_outb(0xa1, 0x02);
+    pio_outb(0x21, icw4); pio_outb(0xa1, icw4);
+    pio_outb(0x21, master_mask); pio_outb(0xa1, slave_mask);
 }
 
 static void test_init_and_masks(void)
 {
     pic_setup(0x01, 0xfe, 0xff);
-    g_assert_cmphex(inb(0x21), ==, 0xfe);
-    g_assert_cmphex(inb(0xa1), ==, 0xff);
+    g_assert_cmphex(pio_inb(0x21), ==, 0xfe);
+    g_assert_cmphex(pio_inb(0xa1), ==, 0xff);
     g_assert_cmpint(intr_level, ==, 0);
     i8259_set_irq(pic, 3, 1);                       /* masked */
     g_assert_cmpint(intr_level, ==, 0);
-    g_assert_cmphex(inb(0x20), ==, 0x08);           /* IRR shows it anyway */
+    g_assert_cmphex(pio_inb(0x20), ==, 0x08);           /* IRR shows it anyway */
     i8259_set_irq(pic, 0, 1);
     g_assert_cmpint(intr_level, ==, 1);
     g_assert_cmpint(i8259_ack(pic), ==, 0x20);
     g_assert_cmpint(intr_level, ==, 0);
-    outb(0x20, 0x0b);                               /* OCW3: read ISR */
-    g_assert_cmphex(inb(0x20), ==, 0x01);
-    outb(0x20, 0x20);                               /* non-specific EOI */
-    g_assert_cmphex(inb(0x20), ==, 0x00);
-    outb(0x20, 0x0a);
+    pio_outb(0x20, 0x0b);                               /* OCW3: read ISR */
+    g_assert_cmphex(pio_inb(0x20), ==, 0x01);
+    pio_outb(0x20, 0x20);                               /* non-specific EOI */
+    g_assert_cmphex(pio_inb(0x20), ==, 0x00);
+    pio_outb(0x20, 0x0a);
     /* Edge-triggered: the still-high line does not request again. */
-    g_assert_cmphex(inb(0x20) & 1, ==, 0);
+    g_assert_cmphex(pio_inb(0x20) & 1, ==, 0);
     g_assert_cmpint(intr_level, ==, 0);
     i8259_set_irq(pic, 0, 0);
     i8259_set_irq(pic, 0, 1);
@@ -80,9 +69,9 @@ static void test_priority_and_nesting(void)
     g_assert_cmpint(intr_level, ==, 1);
     g_assert_cmpint(i8259_ack(pic), ==, 0x20);
     g_assert_cmphex(i8259_get_isr(pic, 0), ==, 0x03);
-    outb(0x20, 0x20);                               /* ends IRQ 0 (highest) */
+    pio_outb(0x20, 0x20);                               /* ends IRQ 0 (highest) */
     g_assert_cmphex(i8259_get_isr(pic, 0), ==, 0x02);
-    outb(0x20, 0x61);                               /* specific EOI for IRQ 1 */
+    pio_outb(0x20, 0x61);                               /* specific EOI for IRQ 1 */
     g_assert_cmphex(i8259_get_isr(pic, 0), ==, 0x00);
     g_assert_cmpint(intr_level, ==, 1);
     g_assert_cmpint(i8259_ack(pic), ==, 0x25);
@@ -96,8 +85,8 @@ static void test_cascade(void)
     g_assert_cmpint(i8259_ack(pic), ==, 0x28);
     g_assert_cmphex(i8259_get_isr(pic, 0), ==, 0x04);
     g_assert_cmphex(i8259_get_isr(pic, 1), ==, 0x01);
-    outb(0xa0, 0x20);
-    outb(0x20, 0x20);
+    pio_outb(0xa0, 0x20);
+    pio_outb(0x20, 0x20);
     g_assert_cmphex(i8259_get_isr(pic, 0), ==, 0x00);
     g_assert_cmphex(i8259_get_isr(pic, 1), ==, 0x00);
     /* IRQ 2 itself is the cascade: setting it does nothing. */
@@ -113,33 +102,33 @@ static void test_cascade(void)
 static void test_spurious(void)
 {
     pic_setup(0x01, 0x00, 0x00);
-    outb(0x4d0, 0x08);                              /* IRQ 3 level-triggered */
+    pio_outb(0x4d0, 0x08);                              /* IRQ 3 level-triggered */
     i8259_set_irq(pic, 3, 1);
     g_assert_cmpint(intr_level, ==, 1);
     i8259_set_irq(pic, 3, 0);                       /* gone before INTA */
     g_assert_cmpint(intr_level, ==, 0);
     g_assert_cmpint(i8259_ack(pic), ==, 0x27);
     g_assert_cmphex(i8259_get_isr(pic, 0), ==, 0x00);
-    outb(0x4d0, 0x00);
+    pio_outb(0x4d0, 0x00);
 }
 
 static void test_elcr_and_level(void)
 {
     pic_setup(0x01, 0x00, 0x00);
-    outb(0x4d0, 0xff);
-    outb(0x4d1, 0xff);
-    g_assert_cmphex(inb(0x4d0), ==, 0xf8);          /* IRQ 0-2 always edge */
-    g_assert_cmphex(inb(0x4d1), ==, 0xde);          /* IRQ 8 and 13 always edge */
+    pio_outb(0x4d0, 0xff);
+    pio_outb(0x4d1, 0xff);
+    g_assert_cmphex(pio_inb(0x4d0), ==, 0xf8);          /* IRQ 0-2 always edge */
+    g_assert_cmphex(pio_inb(0x4d1), ==, 0xde);          /* IRQ 8 and 13 always edge */
     i8259_set_irq(pic, 9, 1);
     g_assert_cmpint(i8259_ack(pic), ==, 0x29);
-    outb(0xa0, 0x20);
-    outb(0x20, 0x20);
+    pio_outb(0xa0, 0x20);
+    pio_outb(0x20, 0x20);
     /* Still asserted: a level input requests again after the EOI. */
     g_assert_cmpint(intr_level, ==, 1);
     i8259_set_irq(pic, 9, 0);
     g_assert_cmpint(intr_level, ==, 0);
-    outb(0x4d0, 0);
-    outb(0x4d1, 0);
+    pio_outb(0x4d0, 0);
+    pio_outb(0x4d1, 0);
 }
 
 static void test_auto_eoi_poll_rotate(void)
@@ -151,18 +140,18 @@ static void test_auto_eoi_poll_rotate(void)
 
     pic_setup(0x01, 0x00, 0xff);
     i8259_set_irq(pic, 6, 1);
-    outb(0x20, 0x0c);                               /* poll */
-    g_assert_cmphex(inb(0x20), ==, 0x86);
+    pio_outb(0x20, 0x0c);                               /* poll */
+    g_assert_cmphex(pio_inb(0x20), ==, 0x86);
     g_assert_cmphex(i8259_get_isr(pic, 0), ==, 0x40);
-    outb(0x20, 0x0c);
-    g_assert_cmphex(inb(0x20), ==, 0x00);           /* nothing pending */
-    outb(0x20, 0xe6);                               /* rotate on specific EOI (6) */
+    pio_outb(0x20, 0x0c);
+    g_assert_cmphex(pio_inb(0x20), ==, 0x00);           /* nothing pending */
+    pio_outb(0x20, 0xe6);                               /* rotate on specific EOI (6) */
     /* IRQ 7 now has the highest priority, IRQ 6 the lowest. */
     i8259_set_irq(pic, 0, 1);
     i8259_set_irq(pic, 7, 1);
     g_assert_cmpint(i8259_ack(pic), ==, 0x27);
-    outb(0x20, 0xc7);                               /* set priority: IRQ 0 highest */
-    outb(0x20, 0x67);                               /* specific EOI 7 */
+    pio_outb(0x20, 0xc7);                               /* set priority: IRQ 0 highest */
+    pio_outb(0x20, 0x67);                               /* specific EOI 7 */
     g_assert_cmpint(i8259_ack(pic), ==, 0x20);
 }
 
@@ -173,22 +162,22 @@ static void test_poll_cascade(void)
 {
     pic_setup(0x01, 0x00, 0x00);
     i8259_set_irq(pic, 11, 1);
-    outb(0x20, 0x0c);                               /* poll the master */
-    g_assert_cmphex(inb(0x20), ==, 0x82);
+    pio_outb(0x20, 0x0c);                               /* poll the master */
+    g_assert_cmphex(pio_inb(0x20), ==, 0x82);
     g_assert_cmphex(i8259_get_isr(pic, 0), ==, 0x04);
     g_assert_cmphex(i8259_get_isr(pic, 1), ==, 0x00);
-    outb(0xa0, 0x0c);                               /* poll the slave */
-    g_assert_cmphex(inb(0xa0), ==, 0x83);
+    pio_outb(0xa0, 0x0c);                               /* poll the slave */
+    g_assert_cmphex(pio_inb(0xa0), ==, 0x83);
     g_assert_cmphex(i8259_get_isr(pic, 1), ==, 0x08);
-    outb(0xa0, 0x20);
-    outb(0x20, 0x20);
+    pio_outb(0xa0, 0x20);
+    pio_outb(0x20, 0x20);
     g_assert_cmphex(i8259_get_isr(pic, 0), ==, 0x00);
     g_assert_cmphex(i8259_get_isr(pic, 1), ==, 0x00);
     /* Edge input already taken: nothing more to poll on either chip. */
-    outb(0xa0, 0x0c);
-    g_assert_cmphex(inb(0xa0), ==, 0x00);
-    outb(0x20, 0x0c);
-    g_assert_cmphex(inb(0x20), ==, 0x00);
+    pio_outb(0xa0, 0x0c);
+    g_assert_cmphex(pio_inb(0xa0), ==, 0x00);
+    pio_outb(0x20, 0x0c);
+    g_assert_cmphex(pio_inb(0x20), ==, 0x00);
 }
 
 /* Special mask mode: masking the level in service lets lower-priority
@@ -200,13 +189,13 @@ static void test_special_mask(void)
     g_assert_cmpint(i8259_ack(pic), ==, 0x23);
     i8259_set_irq(pic, 5, 1);
     g_assert_cmpint(intr_level, ==, 0);             /* IRQ 3 in service blocks 5 */
-    outb(0x21, 0x08);                               /* mask IRQ 3 */
+    pio_outb(0x21, 0x08);                               /* mask IRQ 3 */
     g_assert_cmpint(intr_level, ==, 0);             /* a mask alone does not help */
-    outb(0x20, 0x68);                               /* OCW3: set special mask */
+    pio_outb(0x20, 0x68);                               /* OCW3: set special mask */
     g_assert_cmpint(intr_level, ==, 1);
-    outb(0x20, 0x48);                               /* OCW3: reset special mask */
+    pio_outb(0x20, 0x48);                               /* OCW3: reset special mask */
     g_assert_cmpint(intr_level, ==, 0);
-    outb(0x20, 0x68);
+    pio_outb(0x20, 0x68);
     g_assert_cmpint(i8259_ack(pic), ==, 0x25);
     g_assert_cmphex(i8259_get_isr(pic, 0), ==, 0x28);
 }
@@ -223,9 +212,9 @@ static void test_hostile(void)
         uint16_t port = ports[(seed >> 16) % G_N_ELEMENTS(ports)];
         seed = seed * 1103515245 + 12345;
         if (seed & 0x100) {
-            outb(port, (uint8_t)(seed >> 20));
+            pio_outb(port, (uint8_t)(seed >> 20));
         } else {
-            (void)inb(port);
+            (void)pio_inb(port);
         }
         i8259_set_irq(pic, (seed >> 8) & 15, (seed >> 12) & 1);
         if (intr_level) {
@@ -240,10 +229,7 @@ int main(int argc, char **argv)
 {
     GError *err = NULL;
 
-    g_test_init(&argc, &argv, NULL);
-    bql_lock();
-    main_loop_init();
-    memory_system_init();
+    intc_test_init(&argc, &argv, false);
     pic = i8259_create(irq_new(record_intr, NULL, 0), &err);
     g_assert_no_error(err);
     g_test_add_func("/i8259/init-and-masks", test_init_and_masks);
@@ -255,7 +241,5 @@ int main(int argc, char **argv)
     g_test_add_func("/i8259/poll-cascade", test_poll_cascade);
     g_test_add_func("/i8259/special-mask", test_special_mask);
     g_test_add_func("/i8259/hostile", test_hostile);
-    int ret = g_test_run();
-    bql_unlock();
-    return ret;
+    return intc_test_run();
 }

@@ -8,6 +8,7 @@
 #include "exec/memory.h"
 #include "sysemu/cpus.h"
 #include "sysemu/main-loop.h"
+#include "intc-test-helpers.h"
 
 static DeviceState *ioapic;
 static APICMessage msgs[64];
@@ -21,28 +22,16 @@ static bool record(void *opaque, const APICMessage *msg)
     return accept_msgs;
 }
 
-static void write32(hwaddr addr, uint32_t v)
-{
-    g_assert_cmpint(address_space_write_sized(&address_space_memory, addr, v, 4), ==, MEMTX_OK);
-}
-
-static uint32_t read32(hwaddr addr)
-{
-    uint64_t v = 0;
-    g_assert_cmpint(address_space_read_sized(&address_space_memory, addr, &v, 4), ==, MEMTX_OK);
-    return (uint32_t)v;
-}
-
 static void reg_write(uint8_t reg, uint32_t v)
 {
-    write32(IOAPIC_DEFAULT_BASE, reg);
-    write32(IOAPIC_DEFAULT_BASE + 0x10, v);
+    mmio_write32(IOAPIC_DEFAULT_BASE, reg);
+    mmio_write32(IOAPIC_DEFAULT_BASE + 0x10, v);
 }
 
 static uint32_t reg_read(uint8_t reg)
 {
-    write32(IOAPIC_DEFAULT_BASE, reg);
-    return read32(IOAPIC_DEFAULT_BASE + 0x10);
+    mmio_write32(IOAPIC_DEFAULT_BASE, reg);
+    return mmio_read32(IOAPIC_DEFAULT_BASE + 0x10);
 }
 
 static void setup(void)
@@ -159,9 +148,9 @@ static void test_hostile(void)
     reg_write(0xff, 0x12345678);
     reg_write(0x40, 0x12345678);
     /* Offsets other than the index and window registers. */
-    g_assert_cmphex(read32(IOAPIC_DEFAULT_BASE + 0x40), ==, 0);
-    write32(IOAPIC_DEFAULT_BASE + 0x20, 0xffffffff);
-    write32(IOAPIC_DEFAULT_BASE + 0xffc, 0xffffffff);
+    g_assert_cmphex(mmio_read32(IOAPIC_DEFAULT_BASE + 0x40), ==, 0);
+    mmio_write32(IOAPIC_DEFAULT_BASE + 0x20, 0xffffffff);
+    mmio_write32(IOAPIC_DEFAULT_BASE + 0xffc, 0xffffffff);
     /* Reserved bits of an entry are not kept. */
     reg_write(0x10, 0xffffffff);
     reg_write(0x11, 0xffffffff);
@@ -177,10 +166,7 @@ int main(int argc, char **argv)
 {
     GError *err = NULL;
 
-    g_test_init(&argc, &argv, NULL);
-    bql_lock();
-    main_loop_init();
-    memory_system_init();
+    intc_test_init(&argc, &argv, false);
     ioapic = ioapic_create(IOAPIC_DEFAULT_BASE, record, NULL, &err);
     g_assert_no_error(err);
     g_test_add_func("/ioapic/identification", test_identification);
@@ -188,7 +174,5 @@ int main(int argc, char **argv)
     g_test_add_func("/ioapic/level-remote-irr", test_level_remote_irr);
     g_test_add_func("/ioapic/level-not-accepted", test_level_not_accepted);
     g_test_add_func("/ioapic/hostile", test_hostile);
-    int ret = g_test_run();
-    bql_unlock();
-    return ret;
+    return intc_test_run();
 }

@@ -8,6 +8,7 @@
 #include "exec/memory.h"
 #include "sysemu/cpus.h"
 #include "sysemu/main-loop.h"
+#include "intc-test-helpers.h"
 
 static DeviceState *pit;
 static int irq_level, irq_raises;
@@ -18,18 +19,6 @@ static void record_irq(void *opaque, int n, int level)
         irq_raises++;
     }
     irq_level = level;
-}
-
-static uint8_t inb(uint16_t port)
-{
-    uint64_t v = 0;
-    g_assert_cmpint(address_space_read_sized(&address_space_io, port, &v, 1), ==, MEMTX_OK);
-    return (uint8_t)v;
-}
-
-static void outb(uint16_t port, uint8_t v)
-{
-    g_assert_cmpint(address_space_write_sized(&address_space_io, port, v, 1), ==, MEMTX_OK);
 }
 
 /* Guest nanoseconds of n PIT ticks (rounded up). */
@@ -46,9 +35,9 @@ static void setup(void)
 
 static uint16_t latch_read(int ch)
 {
-    outb(0x43, ch << 6);                        /* counter latch */
-    uint8_t lo = inb(0x40 + ch);
-    uint8_t hi = inb(0x40 + ch);
+    pio_outb(0x43, ch << 6);                        /* counter latch */
+    uint8_t lo = pio_inb(0x40 + ch);
+    uint8_t hi = pio_inb(0x40 + ch);
     return lo | hi << 8;
 }
 
@@ -57,18 +46,18 @@ static void test_unprogrammed(void)
     setup();
     guest_clock_advance(ticks_ns(200000));
     g_assert_cmpint(irq_raises, ==, 0);             /* silent until programmed */
-    outb(0x40, 0x12);                               /* count before mode: ignored */
+    pio_outb(0x40, 0x12);                               /* count before mode: ignored */
     guest_clock_advance(ticks_ns(200000));
     g_assert_cmpint(irq_raises, ==, 0);
-    g_assert_cmphex(inb(0x43), ==, 0xff);
+    g_assert_cmphex(pio_inb(0x43), ==, 0xff);
 }
 
 static void test_mode2_periodic(void)
 {
     setup();
-    outb(0x43, 0x34);                               /* ch0, lo/hi, mode 2 */
-    outb(0x40, 1000 & 0xff);
-    outb(0x40, 1000 >> 8);
+    pio_outb(0x43, 0x34);                               /* ch0, lo/hi, mode 2 */
+    pio_outb(0x40, 1000 & 0xff);
+    pio_outb(0x40, 1000 >> 8);
     guest_clock_advance(ticks_ns(500));
     uint16_t c = latch_read(0);
     g_assert_cmpuint(c, >=, 499);
@@ -78,7 +67,7 @@ static void test_mode2_periodic(void)
     g_assert_cmpint(irq_raises, ==, 5);
     g_assert_cmpint(irq_level, ==, 0);              /* pulses */
     /* Reprogramming stops it. */
-    outb(0x43, 0x30);
+    pio_outb(0x43, 0x30);
     guest_clock_advance(ticks_ns(5000));
     g_assert_cmpint(irq_raises, ==, 5);
 }
@@ -86,10 +75,10 @@ static void test_mode2_periodic(void)
 static void test_mode0_terminal_count(void)
 {
     setup();
-    outb(0x43, 0x30);                               /* ch0, lo/hi, mode 0 */
-    outb(0x40, 100);
+    pio_outb(0x43, 0x30);                               /* ch0, lo/hi, mode 0 */
+    pio_outb(0x40, 100);
     g_assert_cmpint(irq_level, ==, 0);
-    outb(0x40, 0);
+    pio_outb(0x40, 0);
     guest_clock_advance(ticks_ns(99));
     g_assert_cmpint(irq_level, ==, 0);
     guest_clock_advance(ticks_ns(2));
@@ -97,63 +86,63 @@ static void test_mode0_terminal_count(void)
     guest_clock_advance(ticks_ns(70000));
     g_assert_cmpint(irq_raises, ==, 1);
     /* Read-back status: OUT high, lo/hi access, mode 0, binary. */
-    outb(0x43, 0xe2);                               /* status of channel 0 only */
-    g_assert_cmphex(inb(0x40), ==, 0x80 | 0x30);
+    pio_outb(0x43, 0xe2);                               /* status of channel 0 only */
+    g_assert_cmphex(pio_inb(0x40), ==, 0x80 | 0x30);
     /* A new control word drops OUT. */
-    outb(0x43, 0x30);
+    pio_outb(0x43, 0x30);
     g_assert_cmpint(irq_level, ==, 0);
-    outb(0x43, 0xe2);
-    g_assert_cmphex(inb(0x40), ==, 0x40 | 0x30);    /* null count until loaded */
+    pio_outb(0x43, 0xe2);
+    g_assert_cmphex(pio_inb(0x40), ==, 0x40 | 0x30);    /* null count until loaded */
 }
 
 static void test_access_modes(void)
 {
     setup();
-    outb(0x43, 0x92);                               /* ch2, MSB only, mode 1 */
-    outb(0x42, 0x12);
-    g_assert_cmphex(inb(0x42), ==, 0x12);           /* not triggered yet */
-    outb(0x43, 0x51);                               /* ch1, LSB only, mode 0, BCD */
-    outb(0x41, 0x99);
+    pio_outb(0x43, 0x92);                               /* ch2, MSB only, mode 1 */
+    pio_outb(0x42, 0x12);
+    g_assert_cmphex(pio_inb(0x42), ==, 0x12);           /* not triggered yet */
+    pio_outb(0x43, 0x51);                               /* ch1, LSB only, mode 0, BCD */
+    pio_outb(0x41, 0x99);
     guest_clock_advance(ticks_ns(9));
-    g_assert_cmphex(inb(0x41), ==, 0x90);           /* BCD digits: 99 - 9 = 90 */
+    g_assert_cmphex(pio_inb(0x41), ==, 0x90);           /* BCD digits: 99 - 9 = 90 */
     /* A latched value survives further counting until read. */
-    outb(0x43, 0x40);
+    pio_outb(0x43, 0x40);
     guest_clock_advance(ticks_ns(10));
-    g_assert_cmphex(inb(0x41), ==, 0x90);
-    g_assert_cmphex(inb(0x41), ==, 0x80);
+    g_assert_cmphex(pio_inb(0x41), ==, 0x90);
+    g_assert_cmphex(pio_inb(0x41), ==, 0x80);
 }
 
 /* BCD mode reads BCD digits and wraps from 0000 to 9999. */
 static void test_bcd(void)
 {
     setup();
-    outb(0x43, 0x71);                               /* ch1, lo/hi, mode 0, BCD */
-    outb(0x41, 0x34);
-    outb(0x41, 0x12);
+    pio_outb(0x43, 0x71);                               /* ch1, lo/hi, mode 0, BCD */
+    pio_outb(0x41, 0x34);
+    pio_outb(0x41, 0x12);
     guest_clock_advance(ticks_ns(35));
     g_assert_cmphex(latch_read(1), ==, 0x1199);     /* 1234 - 35 */
-    outb(0x43, 0x71);
-    outb(0x41, 0x00);
-    outb(0x41, 0x00);                               /* 0 = 10000 */
+    pio_outb(0x43, 0x71);
+    pio_outb(0x41, 0x00);
+    pio_outb(0x41, 0x00);                               /* 0 = 10000 */
     g_assert_cmphex(latch_read(1), ==, 0x0000);
     guest_clock_advance(ticks_ns(1));
     g_assert_cmphex(latch_read(1), ==, 0x9999);
     /* Read-back of the count and the status: mode 0, lo/hi, BCD. */
-    outb(0x43, 0xc4);
-    g_assert_cmphex(inb(0x41), ==, 0x31);
-    g_assert_cmphex(inb(0x41), ==, 0x99);
-    g_assert_cmphex(inb(0x41), ==, 0x99);
+    pio_outb(0x43, 0xc4);
+    g_assert_cmphex(pio_inb(0x41), ==, 0x31);
+    g_assert_cmphex(pio_inb(0x41), ==, 0x99);
+    g_assert_cmphex(pio_inb(0x41), ==, 0x99);
     /* Mode 2 with 10000: reads 0000, then 9999 down. */
-    outb(0x43, 0x75);                               /* ch1, lo/hi, mode 2, BCD */
-    outb(0x41, 0x00);
-    outb(0x41, 0x00);
+    pio_outb(0x43, 0x75);                               /* ch1, lo/hi, mode 2, BCD */
+    pio_outb(0x41, 0x00);
+    pio_outb(0x41, 0x00);
     g_assert_cmphex(latch_read(1), ==, 0x0000);
     guest_clock_advance(ticks_ns(10001));
     g_assert_cmphex(latch_read(1), ==, 0x9999);
     /* Binary mode 0 still wraps to 0xffff. */
-    outb(0x43, 0x70);
-    outb(0x41, 0x02);
-    outb(0x41, 0x00);
+    pio_outb(0x43, 0x70);
+    pio_outb(0x41, 0x02);
+    pio_outb(0x41, 0x00);
     guest_clock_advance(ticks_ns(3));
     g_assert_cmphex(latch_read(1), ==, 0xffff);
 }
@@ -161,28 +150,28 @@ static void test_bcd(void)
 static void test_channel2_gate(void)
 {
     setup();
-    outb(0x43, 0xb0);                               /* ch2, lo/hi, mode 0 */
-    outb(0x42, 0x00);
-    outb(0x42, 0x10);                               /* 0x1000 ticks */
+    pio_outb(0x43, 0xb0);                               /* ch2, lo/hi, mode 0 */
+    pio_outb(0x42, 0x00);
+    pio_outb(0x42, 0x10);                               /* 0x1000 ticks */
     guest_clock_advance(ticks_ns(0x2000));
     /* Gate low: mode 0 does not count. */
     g_assert_cmphex(latch_read(2), ==, 0x1000);
-    g_assert_cmphex(inb(0x61) & 0x20, ==, 0);
-    outb(0x61, 0x01);                               /* gate on */
-    g_assert_cmphex(inb(0x61) & 0x0f, ==, 0x01);
+    g_assert_cmphex(pio_inb(0x61) & 0x20, ==, 0);
+    pio_outb(0x61, 0x01);                               /* gate on */
+    g_assert_cmphex(pio_inb(0x61) & 0x0f, ==, 0x01);
     guest_clock_advance(ticks_ns(0x800));
-    g_assert_cmphex(inb(0x61) & 0x20, ==, 0);
-    outb(0x61, 0x00);                               /* pause */
+    g_assert_cmphex(pio_inb(0x61) & 0x20, ==, 0);
+    pio_outb(0x61, 0x00);                               /* pause */
     guest_clock_advance(ticks_ns(0x2000));
-    g_assert_cmphex(inb(0x61) & 0x20, ==, 0);
-    outb(0x61, 0x03);
+    g_assert_cmphex(pio_inb(0x61) & 0x20, ==, 0);
+    pio_outb(0x61, 0x03);
     guest_clock_advance(ticks_ns(0x801));
-    g_assert_cmphex(inb(0x61) & 0x20, ==, 0x20);
+    g_assert_cmphex(pio_inb(0x61) & 0x20, ==, 0x20);
     g_assert_cmpint(irq_raises, ==, 0);             /* channel 2 has no IRQ */
     /* The refresh bit toggles. */
-    uint8_t a = inb(0x61) & 0x10;
+    uint8_t a = pio_inb(0x61) & 0x10;
     guest_clock_advance(15085);
-    g_assert_cmphex(inb(0x61) & 0x10, !=, a);
+    g_assert_cmphex(pio_inb(0x61) & 0x10, !=, a);
 }
 
 /* Random port traffic and clock steps never crash or stall the clock. */
@@ -198,16 +187,16 @@ static void test_hostile(void)
         switch (port) {
         case 4:
             if (seed & 0x80000000u) {
-                outb(0x61, val);
+                pio_outb(0x61, val);
             } else {
-                (void)inb(0x61);
+                (void)pio_inb(0x61);
             }
             break;
         default:
             if (seed & 0x80000000u) {
-                outb(0x40 + port, val);
+                pio_outb(0x40 + port, val);
             } else {
-                (void)inb(0x40 + port);
+                (void)pio_inb(0x40 + port);
             }
             break;
         }
@@ -222,11 +211,7 @@ int main(int argc, char **argv)
 {
     GError *err = NULL;
 
-    g_test_init(&argc, &argv, NULL);
-    bql_lock();
-    main_loop_init();
-    memory_system_init();
-    guest_clock_set_manual(true);
+    intc_test_init(&argc, &argv, true);
     pit = i8254_create(irq_new(record_irq, NULL, 0), &err);
     g_assert_no_error(err);
     g_test_add_func("/pit/unprogrammed", test_unprogrammed);
@@ -236,7 +221,5 @@ int main(int argc, char **argv)
     g_test_add_func("/pit/bcd", test_bcd);
     g_test_add_func("/pit/channel2-gate", test_channel2_gate);
     g_test_add_func("/pit/hostile", test_hostile);
-    int ret = g_test_run();
-    bql_unlock();
-    return ret;
+    return intc_test_run();
 }

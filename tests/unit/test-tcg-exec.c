@@ -7,32 +7,26 @@
  * MMIO dispatch, interrupts, kicks, real mode and the long-mode switch.
  */
 #include "kestrel/osdep.h"
-#include "exec/memory.h"
-#include "exec/ramblock.h"
-#include "exec/tcg.h"
-#include "sysemu/accel.h"
 #include "sysemu/cpus.h"
 #include "accel/tcg/tcg-internal.h"
+#include "tcg-test-machine.h"
 
 #define RAM_SIZE (16u << 20)
-#define GDT_ADDR 0x800u
-#define IDT_ADDR 0x2000u
-#define STUBS_ADDR 0x4000u
-#define STACK_TOP 0x8000u
-#define CODE_ADDR 0x10000u
-#define PT_ADDR 0x20000u      /* page tables */
+#define GDT_ADDR TM_LOW_GDT_ADDR
+#define IDT_ADDR TM_LOW_IDT_ADDR
+#define STUBS_ADDR TM_LOW_HANDLERS_ADDR
+#define STACK_TOP TM_LOW_STACK_TOP
+#define CODE_ADDR TM_LOW_CODE_ADDR
+#define PT_ADDR TM_LOW_PT_ADDR      /* page tables */
 #define DATA_ADDR 0x100000u
 
-#define SEL_CODE64 0x08
-#define SEL_CODE32 0x10
-#define SEL_DATA 0x18
+#define SEL_CODE64 TM_SEL_CODE64
+#define SEL_CODE32 TM_SEL_CODE32
+#define SEL_DATA TM_SEL_DATA
 
 /* ---- guest code ---- */
 
-#define GUEST(name, text)                                                          \
-    __asm__(".pushsection .rodata\n.globl " #name "_start, " #name "_end\n"        \
-            #name "_start:\n" text "\n" #name "_end:\n.code64\n.popsection\n");    \
-    extern const uint8_t name##_start[], name##_end[]
+#define GUEST TM_GUEST
 
 /* Absolute guest address of a label in a snippet loaded at CODE_ADDR. */
 #define AT(label, start) "(0x10000 + " #label " - " #start ")"
@@ -354,100 +348,30 @@ extern const uint8_t io_stop_after[], rep_stop_insn[];
 
 /* ---- the machine ---- */
 
-static MemoryRegion ram;
-static uint8_t *ram_host;
+static TcgTestMachine machine;
 static CPUState *cpu;
 static CPUX86State *env;
 
-static void wr(hwaddr addr, const void *buf, size_t len)
-{
-    g_assert_cmpint(address_space_write(&address_space_memory, addr, buf, len), ==, MEMTX_OK);
-}
-
-static void wr64(hwaddr addr, uint64_t v)
-{
-    wr(addr, &v, 8);
-}
-
-static void wr32(hwaddr addr, uint32_t v)
-{
-    wr(addr, &v, 4);
-}
-
-static uint32_t rd32(hwaddr addr)
-{
-    uint32_t v;
-    memcpy(&v, ram_host + addr, 4);
-    return v;
-}
-
 static void load_code(const uint8_t *start, const uint8_t *end)
 {
-    wr(CODE_ADDR, start, (size_t)(end - start));
+    tm_load(CODE_ADDR, start, end);
 }
 
-static bool vector_has_error_code(unsigned v)
-{
-    return v == 8 || (v >= 10 && v <= 14) || v == 17;
-}
-
-/* Exception stubs: "mov $v, %ebp; [pop %esi;] jmp common"; common reads
- * CR2 into EDI and halts. The bytes work in 32- and 64-bit mode. */
-static uint32_t stub_addr(unsigned v)
-{
-    return STUBS_ADDR + v * 16;
-}
-
-static void build_stubs(void)
-{
-    uint32_t common = STUBS_ADDR + 256 * 16;
-    static const uint8_t common_code[] = { 0x0f, 0x20, 0xd7, 0xf4 };   /* mov %cr2,%edi; hlt */
-    wr(common, common_code, sizeof(common_code));
-    for (unsigned v = 0; v < 256; v++) {
-        uint8_t s[16];
-        unsigned n = 0;
-        uint32_t from;
-        int32_t rel;
-        s[n++] = 0xbd;
-        memcpy(&s[n], &v, 4);
-        n += 4;
-        if (vector_has_error_code(v)) {
-            s[n++] = 0x5e;
-        }
-        s[n++] = 0xe9;
-        from = stub_addr(v) + n + 4;
-        rel = (int32_t)(common - from);
-        memcpy(&s[n], &rel, 4);
-        n += 4;
-        wr(stub_addr(v), s, n);
-    }
-}
-
-static void build_gdt(void)
-{
-    wr64(GDT_ADDR + 0x00, 0);
-    wr64(GDT_ADDR + SEL_CODE64, 0x00af9a000000ffffull);
-    wr64(GDT_ADDR + SEL_CODE32, 0x00cf9a000000ffffull);
-    wr64(GDT_ADDR + SEL_DATA, 0x00cf92000000ffffull);
-    wr64(GDT_ADDR + 0x20, 0);
-}
-
+/* Exception stubs (tm_build_exception_stubs): EBP = vector, ESI = error
+ * code, EDI = CR2, then HLT. Gates from 0x20 up are callable from CPL 3. */
 static void build_idt32(void)
 {
     for (unsigned v = 0; v < 256; v++) {
-        uint32_t off = stub_addr(v);
-        wr32(IDT_ADDR + v * 8, ((uint32_t)SEL_CODE32 << 16) | (off & 0xffff));
-        wr32(IDT_ADDR + v * 8 + 4, (off & 0xffff0000) | 0x8e00 | (v >= 0x20 ? 0x6000 : 0));
+        tm_write_gate32(IDT_ADDR, v, SEL_CODE32, tm_stub_addr(STUBS_ADDR, v),
+                        v >= 0x20 ? 3 : 0);
     }
 }
 
 static void build_idt64(void)
 {
     for (unsigned v = 0; v < 256; v++) {
-        uint32_t off = stub_addr(v);
-        wr32(IDT_ADDR + v * 16, ((uint32_t)SEL_CODE64 << 16) | (off & 0xffff));
-        wr32(IDT_ADDR + v * 16 + 4, (off & 0xffff0000) | 0x8e00 | (v >= 0x20 ? 0x6000 : 0));
-        wr64(IDT_ADDR + v * 16 + 8, 0);
+        tm_write_gate64(IDT_ADDR, v, SEL_CODE64, tm_stub_addr(STUBS_ADDR, v),
+                        v >= 0x20 ? 3 : 0);
     }
 }
 
@@ -455,11 +379,8 @@ static void build_idt64(void)
  * user, everything but 0x400000-0x5fffff is user-accessible. */
 static void build_long_page_tables_user(bool user)
 {
-    wr64(PT_ADDR, (PT_ADDR + 0x1000) | 7);
-    wr64(PT_ADDR + 0x1000, (PT_ADDR + 0x2000) | 7);
-    for (uint64_t i = 0; i < 512; i++) {
-        wr64(PT_ADDR + 0x2000 + i * 8, (i << 21) | 0x83 | (user && i != 2 ? 4 : 0));
-    }
+    tm_build_long_identity_map(PT_ADDR, user);
+    tm_write64(PT_ADDR + 0x2000 + 2 * 8, (2ull << 21) | 0x83);
 }
 
 static void build_long_page_tables(void)
@@ -471,63 +392,34 @@ static void build_long_page_tables(void)
  * read-only; nothing above 4 MiB. */
 static void build_legacy_page_tables(void)
 {
-    wr32(PT_ADDR, (PT_ADDR + 0x1000) | 3);
-    for (uint32_t i = 1; i < 1024; i++) {
-        wr32(PT_ADDR + i * 4, 0);
-    }
-    for (uint32_t i = 0; i < 1024; i++) {
-        uint32_t flags = (i << 12) == 0x300000 ? 1 : 3;
-        wr32(PT_ADDR + 0x1000 + i * 4, (i << 12) | flags);
-    }
+    tm_build_legacy_identity_map(PT_ADDR);
+    tm_write32(PT_ADDR + 0x1000 + (0x300000 >> 12) * 4, 0x300000 | 1);
 }
 
 static void reset_pm32(const uint8_t *start, const uint8_t *end)
 {
-    x86_cpu_reset(env);
-    x86_cpu_set_flat_protected_mode(env, CODE_ADDR);
-    build_gdt();
+    tm_reset_flat_pm32(cpu, CODE_ADDR, start, end);
+    tm_build_flat_gdt(GDT_ADDR);
     build_idt32();
-    env->gdt.base = GDT_ADDR;
-    env->gdt.limit = 0x27;
-    env->idt.base = IDT_ADDR;
-    env->idt.limit = 256 * 8 - 1;
+    tm_set_descriptor_tables(env, GDT_ADDR, TM_GDT_LIMIT, IDT_ADDR, 256 * 8 - 1);
     env->regs[R_ESP] = STACK_TOP;
-    load_code(start, end);
-    tlb_flush(tcg_cpu(cpu));
-    tcg_cpu(cpu)->reset_pending = false;
+    tm_flush(cpu);
 }
 
 static void reset_lm64(const uint8_t *start, const uint8_t *end)
 {
-    const uint32_t code = DESC_P_MASK | DESC_S_MASK | DESC_CS_MASK | DESC_R_MASK |
-                          DESC_A_MASK | DESC_L_MASK | DESC_G_MASK;
-    const uint32_t data = DESC_P_MASK | DESC_S_MASK | DESC_W_MASK | DESC_A_MASK |
-                          DESC_B_MASK | DESC_G_MASK;
     reset_pm32(start, end);
     build_idt64();
     build_long_page_tables();
     env->idt.limit = 256 * 16 - 1;
-    for (int i = 0; i < 6; i++) {
-        env->segs[i] = (SegmentCache){ SEL_DATA, 0, 0xffffffff, data };
-    }
-    env->segs[R_CS] = (SegmentCache){ SEL_CODE64, 0, 0xffffffff, code };
-    env->cr[0] = CR0_PE | CR0_PG | CR0_ET | CR0_WP;
-    env->cr[3] = PT_ADDR;
-    env->cr[4] = CR4_PAE;
-    env->efer = EFER_LME | EFER_LMA;
+    tm_set_long_mode(env, PT_ADDR, SEL_CODE64, SEL_DATA, false);
     env->regs[R_ESP] = 0x200000;
     tlb_flush(tcg_cpu(cpu));
 }
 
 static int run(void)
 {
-    for (int k = 0; k < 100; k++) {
-        int r = tcg_exec_vcpu(cpu);
-        if (r != VCPU_EXIT_KICK || tcg_cpu(cpu)->reset_pending) {
-            return r;
-        }
-    }
-    g_assert_not_reached();
+    return tm_run(cpu, 100);
 }
 
 static uint32_t eflags(void)
@@ -550,11 +442,11 @@ static void test_basic32(void)
     g_assert_cmphex(env->regs[R_ESI], ==, 0x1344);
     g_assert_cmphex(env->regs[R_EDI], ==, 0x1001ff);
     g_assert_cmphex(env->regs[R_ESP], ==, STACK_TOP);
-    g_assert_cmphex(rd32(0x100000), ==, 0xa5a5a5a5);
-    g_assert_cmphex(rd32(0x10003c), ==, 0xa5a5a5a5);
-    g_assert_cmphex(rd32(0x100040), ==, 0);
-    g_assert_cmphex(rd32(0x100100), ==, 0xa5a5a5a5);
-    g_assert_cmphex(rd32(0x10013c), ==, 0xa5a5a5a5);
+    g_assert_cmphex(tm_read32(0x100000), ==, 0xa5a5a5a5);
+    g_assert_cmphex(tm_read32(0x10003c), ==, 0xa5a5a5a5);
+    g_assert_cmphex(tm_read32(0x100040), ==, 0);
+    g_assert_cmphex(tm_read32(0x100100), ==, 0xa5a5a5a5);
+    g_assert_cmphex(tm_read32(0x10013c), ==, 0xa5a5a5a5);
     g_assert_cmphex(env->rip, ==, CODE_ADDR + (uint32_t)(basic32_end - basic32_start));
     g_assert_false(eflags() & DF_MASK);
     /* repne scasb stopped on a match: ZF set. */
@@ -570,16 +462,14 @@ static void test_divide(void)
     g_assert_cmphex(env->regs[R_ESI], ==, 0xffffffff);
     g_assert_cmphex(env->regs[R_EBP], ==, 0);       /* #DE */
     /* The saved EIP is the faulting DIV itself (2 bytes before HLT). */
-    g_assert_cmphex(rd32((uint32_t)env->regs[R_ESP]), ==,
+    g_assert_cmphex(tm_read32((uint32_t)env->regs[R_ESP]), ==,
                     CODE_ADDR + (uint32_t)(divide_end - divide_start) - 3);
 }
 
 static void enable_legacy_paging(void)
 {
     build_legacy_page_tables();
-    env->cr[3] = PT_ADDR;
-    env->cr[0] |= CR0_PG | CR0_WP;
-    tlb_flush(tcg_cpu(cpu));
+    tm_enable_paging(cpu, PT_ADDR);
 }
 
 static void test_page_fault_read(void)
@@ -593,8 +483,8 @@ static void test_page_fault_read(void)
     g_assert_cmphex(env->cr[2], ==, 0x00500010);
     g_assert_cmphex(env->regs[R_EAX], ==, 0x12345678);   /* not clobbered */
     /* Saved EIP: the faulting MOV (5 bytes in); CS and EFLAGS follow. */
-    g_assert_cmphex(rd32(STACK_TOP - 12), ==, CODE_ADDR + 5);
-    g_assert_cmphex(rd32(STACK_TOP - 8), ==, SEL_CODE32);
+    g_assert_cmphex(tm_read32(STACK_TOP - 12), ==, CODE_ADDR + 5);
+    g_assert_cmphex(tm_read32(STACK_TOP - 8), ==, SEL_CODE32);
     g_assert_cmphex(env->segs[R_CS].selector, ==, SEL_CODE32);
 }
 
@@ -606,7 +496,7 @@ static void test_page_fault_write_ro(void)
     g_assert_cmphex(env->regs[R_EBP], ==, 14);
     g_assert_cmphex(env->regs[R_ESI], ==, 3);            /* present | write */
     g_assert_cmphex(env->regs[R_EDI], ==, 0x00300000);
-    g_assert_cmphex(rd32(0x300000), ==, 0);
+    g_assert_cmphex(tm_read32(0x300000), ==, 0);
 }
 
 static void test_accessed_dirty(void)
@@ -616,15 +506,15 @@ static void test_accessed_dirty(void)
     enable_legacy_paging();
     g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
     g_assert_cmphex(env->regs[R_EBP], ==, 0);
-    pte_read = rd32(PT_ADDR + 0x1000 + (0x201000 >> 12) * 4);
-    pte_write = rd32(PT_ADDR + 0x1000 + (0x202000 >> 12) * 4);
-    pde = rd32(PT_ADDR);
+    pte_read = tm_read32(PT_ADDR + 0x1000 + (0x201000 >> 12) * 4);
+    pte_write = tm_read32(PT_ADDR + 0x1000 + (0x202000 >> 12) * 4);
+    pde = tm_read32(PT_ADDR);
     g_assert_cmphex(pte_read & 0x60, ==, 0x20);          /* A, not D */
     g_assert_cmphex(pte_write & 0x60, ==, 0x60);         /* A and D */
     g_assert_cmphex(pde & 0x20, ==, 0x20);
-    g_assert_cmphex(rd32(0x202000), ==, 5);
+    g_assert_cmphex(tm_read32(0x202000), ==, 5);
     /* An untouched page keeps A clear. */
-    g_assert_cmphex(rd32(PT_ADDR + 0x1000 + (0x203000 >> 12) * 4) & 0x60, ==, 0);
+    g_assert_cmphex(tm_read32(PT_ADDR + 0x1000 + (0x203000 >> 12) * 4) & 0x60, ==, 0);
 }
 
 static void test_self_modifying_same_tb(void)
@@ -658,7 +548,7 @@ static void test_device_write_invalidates(void)
     g_assert_cmpuint(tcg_stats.tbs_translated, ==, before);
     /* A device (DMA, loader) rewrites the code: the TB must not be reused. */
     before = tcg_stats.tbs_invalidated;
-    wr(CODE_ADDR, mov_eax_2_start, (size_t)(mov_eax_2_end - mov_eax_2_start));
+    tm_write(CODE_ADDR, mov_eax_2_start, (size_t)(mov_eax_2_end - mov_eax_2_start));
     g_assert_cmpuint(tcg_stats.tbs_invalidated, >, before);
     env->rip = CODE_ADDR;
     env->halted = false;
@@ -669,7 +559,7 @@ static void test_device_write_invalidates(void)
 static void test_dirty_bits_from_guest_store(void)
 {
     GError *err = NULL;
-    ram_addr_t page = memory_region_get_ram_addr(&ram) + 0x103000;
+    ram_addr_t page = memory_region_get_ram_addr(&machine.ram) + 0x103000;
 
     bql_lock();
     g_assert_true(memory_global_dirty_log_start(&err));
@@ -681,7 +571,7 @@ static void test_dirty_bits_from_guest_store(void)
                                       DIRTY_MEMORY_MIGRATION);
     g_assert_false(dirty_bitmap_test_range(page, KESTREL_PAGE_SIZE, DIRTY_MEMORY_MIGRATION));
     g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
-    g_assert_cmphex(rd32(0x103000), ==, 0xdeadbeef);
+    g_assert_cmphex(tm_read32(0x103000), ==, 0xdeadbeef);
     g_assert_true(dirty_bitmap_test_range(page, KESTREL_PAGE_SIZE, DIRTY_MEMORY_MIGRATION));
     g_assert_false(dirty_bitmap_test_range(page + KESTREL_PAGE_SIZE, KESTREL_PAGE_SIZE,
                                            DIRTY_MEMORY_MIGRATION));
@@ -725,7 +615,7 @@ static const MemoryRegionOps dev_ops = {
 static void test_port_and_mmio(void)
 {
     reset_pm32(io_start, io_end);
-    wr32(0x100000, 0x00636261);     /* "abc" */
+    tm_write32(0x100000, 0x00636261);     /* "abc" */
     g_string_truncate(io_log, 0);
     g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
     g_assert_cmphex(env->regs[R_EBX], ==, 0xcafe0084);
@@ -741,12 +631,12 @@ static void test_undefined_opcodes(void)
     reset_pm32(ud_x87_start, ud_x87_end);
     g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
     g_assert_cmphex(env->regs[R_EBP], ==, 6);
-    g_assert_cmphex(rd32(STACK_TOP - 12), ==, CODE_ADDR + 1);    /* the FLD1 */
+    g_assert_cmphex(tm_read32(STACK_TOP - 12), ==, CODE_ADDR + 1);    /* the FLD1 */
 
     reset_pm32(ud_sse_start, ud_sse_end);
     g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
     g_assert_cmphex(env->regs[R_EBP], ==, 6);
-    g_assert_cmphex(rd32(STACK_TOP - 12), ==, CODE_ADDR);
+    g_assert_cmphex(tm_read32(STACK_TOP - 12), ==, CODE_ADDR);
 }
 
 static void test_int3(void)
@@ -755,8 +645,8 @@ static void test_int3(void)
     g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
     g_assert_cmphex(env->regs[R_EBP], ==, 3);
     /* A trap: the saved EIP is after INT3. */
-    g_assert_cmphex(rd32(STACK_TOP - 12), ==, CODE_ADDR + 6);
-    g_assert_cmphex(rd32(STACK_TOP - 4) & 0x2, ==, 0x2);      /* EFLAGS image */
+    g_assert_cmphex(tm_read32(STACK_TOP - 12), ==, CODE_ADDR + 6);
+    g_assert_cmphex(tm_read32(STACK_TOP - 4) & 0x2, ==, 0x2);      /* EFLAGS image */
 }
 
 static void test_triple_fault(void)
@@ -808,7 +698,7 @@ static void test_external_interrupt(void)
     g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
     g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
     g_assert_cmphex(env->regs[R_EBP], ==, 0x30);
-    g_assert_cmphex(rd32(STACK_TOP - 12), ==, CODE_ADDR + 3);   /* after the first HLT */
+    g_assert_cmphex(tm_read32(STACK_TOP - 12), ==, CODE_ADDR + 3);   /* after the first HLT */
     g_assert_false(eflags() & IF_MASK);
     g_assert_cmpint(cpu->interrupt_request & CPU_INTERRUPT_HARD, ==, 0);
     cpu_set_interrupt_ack(NULL, NULL);
@@ -824,7 +714,7 @@ static void test_real_mode(void)
     env->rip = 0;
     env->regs[R_ESP] = 0x7000;
     /* IVT entry 0x21 -> 1000:isr */
-    wr32(0x21 * 4, (0x1000u << 16) | isr);
+    tm_write32(0x21 * 4, (0x1000u << 16) | isr);
     env->idt.base = 0;
     env->idt.limit = 0x3ff;
     tlb_flush(tcg_cpu(cpu));
@@ -832,7 +722,7 @@ static void test_real_mode(void)
     g_assert_cmphex(env->regs[R_EBX] & 0xffff, ==, 0xbeef);
     g_assert_cmphex(env->regs[R_ECX] & 0xffff, ==, 0x42);
     g_assert_cmphex(env->segs[R_DS].base, ==, 0x10000);
-    g_assert_cmphex(rd32(0x10080) & 0xffff, ==, 0xbeef);
+    g_assert_cmphex(tm_read32(0x10080) & 0xffff, ==, 0xbeef);
     g_assert_cmphex(env->regs[R_ESP] & 0xffff, ==, 0x7000);
 }
 
@@ -872,19 +762,19 @@ static void test_page_fault_long_mode(void)
     g_assert_cmphex(env->regs[R_EDI], ==, 0x8000000010ull);  /* CR2 */
     g_assert_cmphex(env->regs[R_EAX], ==, 9);
     /* 64-bit frame: RIP, CS, RFLAGS, RSP, SS below the aligned old RSP. */
-    g_assert_cmphex(rd32(0x200000 - 40), ==, CODE_ADDR + 15);
-    g_assert_cmphex(rd32(0x200000 - 32), ==, SEL_CODE64);
-    g_assert_cmphex(rd32(0x200000 - 16), ==, 0x200000);
+    g_assert_cmphex(tm_read32(0x200000 - 40), ==, CODE_ADDR + 15);
+    g_assert_cmphex(tm_read32(0x200000 - 32), ==, SEL_CODE64);
+    g_assert_cmphex(tm_read32(0x200000 - 16), ==, 0x200000);
 }
 
 static void test_misc32(void)
 {
     reset_pm32(misc32_start, misc32_end);
-    wr32(0x100024, 0);
-    wr32(0x101100, 0);
+    tm_write32(0x100024, 0);
+    tm_write32(0x101100, 0);
     g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
-    g_assert_cmphex(rd32(0x100010), ==, 14);
-    g_assert_cmphex(rd32(0x100024), ==, 8);
+    g_assert_cmphex(tm_read32(0x100010), ==, 14);
+    g_assert_cmphex(tm_read32(0x100024), ==, 8);
     g_assert_cmphex(env->regs[R_EBX], ==, 0x1000);
     g_assert_cmphex(env->regs[R_ECX], ==, 0x1111);
     g_assert_cmphex(env->regs[R_EDX], ==, 0xabcd);
@@ -900,17 +790,17 @@ static void setup_user64(void)
     uint64_t tss = 0x6000;
     reset_lm64(user64_start, user64_end);
     build_long_page_tables_user(true);
-    wr64(GDT_ADDR + 0x28, 0x00cff2000000ffffull);      /* user data, DPL 3 */
-    wr64(GDT_ADDR + 0x30, 0x00affa000000ffffull);      /* user code64, DPL 3 */
+    tm_write64(GDT_ADDR + 0x28, 0x00cff2000000ffffull);      /* user data, DPL 3 */
+    tm_write64(GDT_ADDR + 0x30, 0x00affa000000ffffull);      /* user code64, DPL 3 */
     /* 64-bit available TSS at 0x6000, limit 0x67 */
-    wr64(GDT_ADDR + 0x38, 0x0000890000000067ull | ((tss & 0xffffff) << 16) |
+    tm_write64(GDT_ADDR + 0x38, 0x0000890000000067ull | ((tss & 0xffffff) << 16) |
                           ((tss >> 24) << 56));
-    wr64(GDT_ADDR + 0x40, tss >> 32);
+    tm_write64(GDT_ADDR + 0x40, tss >> 32);
     env->gdt.limit = 0x47;
     for (unsigned k = 0; k < 0x68; k += 4) {
-        wr32(tss + k, 0);
+        tm_write32(tss + k, 0);
     }
-    wr64(tss + 4, 0x7000);                             /* RSP0 */
+    tm_write64(tss + 4, 0x7000);                             /* RSP0 */
     tlb_flush(tcg_cpu(cpu));
 }
 
@@ -924,18 +814,18 @@ static void test_user_mode_int80(void)
     g_assert_cmphex(env->tr.selector, ==, 0x38);
     /* The frame is on the TSS stack: RIP, CS, RFLAGS, RSP, SS. */
     g_assert_cmphex(env->regs[R_ESP], ==, 0x7000 - 40);
-    g_assert_cmphex(rd32(0x7000 - 32), ==, 0x33);
-    g_assert_cmphex(rd32(0x7000 - 16), ==, 0x300000);
-    g_assert_cmphex(rd32(0x7000 - 8), ==, 0x2b);
+    g_assert_cmphex(tm_read32(0x7000 - 32), ==, 0x33);
+    g_assert_cmphex(tm_read32(0x7000 - 16), ==, 0x300000);
+    g_assert_cmphex(tm_read32(0x7000 - 8), ==, 0x2b);
     /* The TSS descriptor is marked busy. */
-    g_assert_cmphex((rd32(GDT_ADDR + 0x3c) >> 8) & 0xf, ==, 0xb);
+    g_assert_cmphex((tm_read32(GDT_ADDR + 0x3c) >> 8) & 0xf, ==, 0xb);
 }
 
 static void test_user_mode_page_fault(void)
 {
     setup_user64();
     /* Enter user mode at the second entry point. */
-    wr32(CODE_ADDR + 0x13, CODE_ADDR + (uint32_t)(user64_end - user64_start) - 8);
+    tm_write32(CODE_ADDR + 0x13, CODE_ADDR + (uint32_t)(user64_end - user64_start) - 8);
     g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
     g_assert_cmphex(env->regs[R_EBP], ==, 14);
     g_assert_cmphex(env->regs[R_ESI], ==, 5);          /* present | user, read */
@@ -967,8 +857,8 @@ static void test_two_vcpus_atomics(void)
 
     reset_pm32(lock_inc_start, lock_inc_end);
     env->regs[R_EAX] = 1;
-    wr32(0x100000, 0);
-    wr32(0x100004, 0);
+    tm_write32(0x100000, 0);
+    tm_write32(0x100004, 0);
     cpu2->index = 1;
     cpu2->env = *env;
     tcg_vcpu_init(cpu2);
@@ -980,8 +870,8 @@ static void test_two_vcpus_atomics(void)
     g_thread_join(t2);
     g_assert_cmpint(r1.result, ==, VCPU_EXIT_HALT);
     g_assert_cmpint(r2.result, ==, VCPU_EXIT_HALT);
-    g_assert_cmpuint(rd32(0x100000), ==, 4000000);
-    g_assert_cmpuint(rd32(0x100004), ==, 4000000);
+    g_assert_cmpuint(tm_read32(0x100000), ==, 4000000);
+    g_assert_cmpuint(tm_read32(0x100004), ==, 4000000);
     tcg_vcpu_destroy(cpu2);
     g_free(cpu2);
 }
@@ -999,7 +889,7 @@ static void test_io_stop_ends_tb(void)
     /* A REP OUTS stops after the iteration that stopped the machine and
      * resumes where it was. */
     reset_pm32(rep_stop_start, rep_stop_end);
-    wr32(0x100000, 0x00636261);     /* "abc" */
+    tm_write32(0x100000, 0x00636261);     /* "abc" */
     g_string_truncate(io_log, 0);
     g_assert_cmpint(tcg_exec_vcpu(cpu), ==, VCPU_EXIT_KICK);
     g_assert_cmpstr(io_log->str, ==, "pio:w7/1=61;");
@@ -1027,7 +917,7 @@ static void write_code16(uint32_t imm)
 {
     uint8_t code[] = { 0x90, 0x90, 0x90, 0x90, 0x90, 0x66, 0xb8, 0, 0, 0, 0, 0xf4 };
     memcpy(&code[7], &imm, 4);
-    wr(CODE16_ENTRY, code, sizeof(code));
+    tm_write(CODE16_ENTRY, code, sizeof(code));
 }
 
 /* 16-bit code runs at EIP above 0xffff (a 4 GiB limit allows it): the
@@ -1045,8 +935,8 @@ static void test_code16_high_eip(void)
     g_assert_cmphex(env->rip, ==, CODE16_ENTRY + 12);
 
     /* Entered from 16-bit code at a low EIP with a 66-prefixed jmp rel32. */
-    wr(0xa000, tramp, sizeof(tramp));
-    wr32(0xa002, (uint32_t)rel);
+    tm_write(0xa000, tramp, sizeof(tramp));
+    tm_write32(0xa002, (uint32_t)rel);
     enter_code16(0xffffffff, 0xa000);
     g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
     g_assert_cmphex(env->regs[R_EAX], ==, 0x11223344);
@@ -1071,8 +961,8 @@ static void test_code16_cs_limit(void)
     g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
     g_assert_cmphex(env->regs[R_EBP], ==, 13);
     g_assert_cmphex(env->regs[R_ESI], ==, 0);                 /* error code */
-    g_assert_cmphex(rd32(STACK_TOP - 12), ==, mov_eip);
-    g_assert_cmphex(rd32(STACK_TOP - 8), ==, CODE16_SEL);
+    g_assert_cmphex(tm_read32(STACK_TOP - 12), ==, mov_eip);
+    g_assert_cmphex(tm_read32(STACK_TOP - 8), ==, CODE16_SEL);
 
     /* Translate the block with room, then shrink the limit. */
     enter_code16(0xffffffff, CODE16_ENTRY);
@@ -1081,13 +971,13 @@ static void test_code16_cs_limit(void)
     enter_code16(mov_eip + 3, CODE16_ENTRY);
     g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
     g_assert_cmphex(env->regs[R_EBP], ==, 13);
-    g_assert_cmphex(rd32(STACK_TOP - 12), ==, mov_eip);
+    g_assert_cmphex(tm_read32(STACK_TOP - 12), ==, mov_eip);
 
     /* A limit below the entry point faults on the first instruction. */
     enter_code16(0xffff, CODE16_ENTRY);
     g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
     g_assert_cmphex(env->regs[R_EBP], ==, 13);
-    g_assert_cmphex(rd32(STACK_TOP - 12), ==, CODE16_ENTRY);
+    g_assert_cmphex(tm_read32(STACK_TOP - 12), ==, CODE16_ENTRY);
 }
 
 /* The TB size and the byte ranges marked in the page bitmaps stay within
@@ -1127,24 +1017,15 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
 
-    memory_system_init();
-    g_assert(memory_region_init_ram(&ram, NULL, "ram", RAM_SIZE, NULL));
-    memory_region_add_subregion(get_system_memory(), 0, &ram);
-    ram_host = memory_region_get_ram_ptr(&ram);
+    tm_machine_init(&machine, RAM_SIZE);
+    cpu = machine.cpu;
+    env = machine.env;
     io_log = g_string_new(NULL);
     memory_region_init_io(&io_port_mr, NULL, &dev_ops, (void *)"pio", "test-pio", 8);
     memory_region_add_subregion(get_system_io(), 0x80, &io_port_mr);
     memory_region_init_io(&mmio_mr, NULL, &dev_ops, (void *)"mmio", "test-mmio", 0x1000);
     memory_region_add_subregion(get_system_memory(), 0xfeb00000, &mmio_mr);
-
-    tcg_standalone = true;
-    tcg_engine_init();
-    cpu = g_new0(CPUState, 1);
-    env = &cpu->env;
-    g_assert(x86_cpu_set_model(env, "max", NULL));
-    x86_cpu_reset(env);
-    tcg_vcpu_init(cpu);
-    build_stubs();
+    tm_build_exception_stubs(STUBS_ADDR, 256, true);
 
     g_test_add_func("/tcg/exec/basic32", test_basic32);
     g_test_add_func("/tcg/exec/divide", test_divide);

@@ -6,28 +6,17 @@
  */
 #include <sys/mman.h>
 #include "kestrel/osdep.h"
-#include "exec/memory.h"
-#include "exec/ramblock.h"
-#include "exec/tcg.h"
-#include "sysemu/accel.h"
+#include "tcg-test-machine.h"
 
 #define RAM_SIZE (4u << 20)
 #define CODE_ADDR 0x100000u
 #define PML4_ADDR 0x10000u
 
-#define F_CF 0x001u
-#define F_PF 0x004u
-#define F_AF 0x010u
-#define F_ZF 0x040u
-#define F_SF 0x080u
-#define F_OF 0x800u
-#define F_ALL (F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF)
-
 typedef struct RegState {
     uint64_t rax, rbx, rcx, rdx, flags;
 } RegState;
 
-static MemoryRegion ram;
+static TcgTestMachine machine;
 static CPUState *cpu;
 static uint8_t *native_page;
 static unsigned long cases_run;
@@ -59,40 +48,20 @@ extern const uint8_t tramp_head[], tramp_head_end[], tramp_tail[], tramp_tail_en
 
 static void run_native(const uint8_t *insn, size_t len, RegState *st)
 {
-    size_t h = (size_t)(tramp_head_end - tramp_head), t = (size_t)(tramp_tail_end - tramp_tail);
-    memcpy(native_page, tramp_head, h);
-    memcpy(native_page + h, insn, len);
-    memcpy(native_page + h + len, tramp_tail, t);
-    __builtin___clear_cache((char *)native_page, (char *)native_page + h + len + t);
-    ((void (*)(RegState *))(void *)native_page)(st);
+    tm_run_native(native_page, tramp_head, tramp_head_end, insn, len, tramp_tail, tramp_tail_end,
+                  st);
 }
 
 static void guest_load_code(const uint8_t *insn, size_t len)
 {
-    uint8_t buf[64];
-    g_assert(len + 1 <= sizeof(buf));
-    memcpy(buf, insn, len);
-    buf[len] = 0xf4;    /* hlt */
-    /* A device-side write: the engine drops the old translation. */
-    g_assert_cmpint(address_space_write(&address_space_memory, CODE_ADDR, buf, len + 1), ==,
-                    MEMTX_OK);
+    tm_load_with_hlt(CODE_ADDR, insn, len);
 }
 
+/* 64-bit mode; no GDT or IDT: the snippets neither load segments nor fault. */
 static void guest_enter_long_mode(CPUX86State *env)
 {
-    const uint32_t code = DESC_P_MASK | DESC_S_MASK | DESC_CS_MASK | DESC_R_MASK |
-                          DESC_A_MASK | DESC_L_MASK | DESC_G_MASK;
-    const uint32_t data = DESC_P_MASK | DESC_S_MASK | DESC_W_MASK | DESC_A_MASK |
-                          DESC_B_MASK | DESC_G_MASK;
     x86_cpu_reset(env);
-    for (int i = 0; i < 6; i++) {
-        env->segs[i] = (SegmentCache){ 0x10, 0, 0xffffffff, data };
-    }
-    env->segs[R_CS] = (SegmentCache){ 0x08, 0, 0xffffffff, code };
-    env->cr[0] = CR0_PE | CR0_PG | CR0_ET | CR0_WP;
-    env->cr[3] = PML4_ADDR;
-    env->cr[4] = CR4_PAE;
-    env->efer = EFER_LME | EFER_LMA;
+    tm_set_long_mode(env, PML4_ADDR, 0x08, 0x10, false);
     env->rip = CODE_ADDR;
 }
 
@@ -307,18 +276,6 @@ static void check_case(const Op *op, unsigned size, const uint8_t *insn, size_t 
     }
 }
 
-static uint64_t rand64(void)
-{
-    uint64_t v = ((uint64_t)(uint32_t)g_test_rand_int() << 32) | (uint32_t)g_test_rand_int();
-    /* Bias towards small and boundary values, where flags change. */
-    switch (g_test_rand_int_range(0, 4)) {
-    case 0: return v & 0xff;
-    case 1: return v & 0xffff;
-    case 2: return v & 0xffffffff;
-    default: return v;
-    }
-}
-
 static void test_op(gconstpointer data)
 {
     const Op *op = data;
@@ -354,7 +311,8 @@ static void test_op(gconstpointer data)
         /* Random inputs; rerun with --seed to reproduce a failure. */
         for (unsigned k = 0; k < 400; k++) {
             RegState in = {
-                .rax = rand64(), .rbx = rand64(), .rcx = rand64(), .rdx = rand64(),
+                .rax = tm_rand_operand(), .rbx = tm_rand_operand(),
+                .rcx = tm_rand_operand(), .rdx = tm_rand_operand(),
                 .flags = 0x2 | ((uint64_t)g_test_rand_int() & F_ALL),
             };
             if (op->shift_count) {
@@ -362,18 +320,6 @@ static void test_op(gconstpointer data)
             }
             check_case(op, size, insn, len, &in);
         }
-    }
-}
-
-/* Guest page tables: identity map of the first 1 GiB with 2 MiB pages. */
-static void build_page_tables(void)
-{
-    uint64_t pml4e = (PML4_ADDR + 0x1000) | 3, pdpte = (PML4_ADDR + 0x2000) | 3;
-    address_space_write(&address_space_memory, PML4_ADDR, &pml4e, 8);
-    address_space_write(&address_space_memory, PML4_ADDR + 0x1000, &pdpte, 8);
-    for (uint64_t i = 0; i < 512; i++) {
-        uint64_t pde = (i << 21) | 0x83;
-        address_space_write(&address_space_memory, PML4_ADDR + 0x2000 + i * 8, &pde, 8);
     }
 }
 
@@ -391,16 +337,10 @@ int main(int argc, char **argv)
                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     g_assert(native_page != MAP_FAILED);
 
-    memory_system_init();
-    g_assert(memory_region_init_ram(&ram, NULL, "ram", RAM_SIZE, NULL));
-    memory_region_add_subregion(get_system_memory(), 0, &ram);
-    tcg_standalone = true;
-    tcg_engine_init();
-    cpu = g_new0(CPUState, 1);
-    g_assert(x86_cpu_set_model(&cpu->env, "max", NULL));
-    x86_cpu_reset(&cpu->env);
-    tcg_vcpu_init(cpu);
-    build_page_tables();
+    tm_machine_init(&machine, RAM_SIZE);
+    cpu = machine.cpu;
+    /* Identity map of the first 1 GiB with 2 MiB pages. */
+    tm_build_long_identity_map(PML4_ADDR, false);
 
     for (unsigned i = 0; i < G_N_ELEMENTS(ops); i++) {
         char *path = g_strdup_printf("/tcg/flags/%s", ops[i].name);

@@ -9,10 +9,7 @@
  */
 #include <sys/mman.h>
 #include "kestrel/osdep.h"
-#include "exec/memory.h"
-#include "exec/ramblock.h"
-#include "exec/tcg.h"
-#include "sysemu/accel.h"
+#include "tcg-test-machine.h"
 
 #define RAM_SIZE (4u << 20)
 #define GDT_ADDR 0x800u
@@ -25,17 +22,9 @@
 #define DATA_ADDR 0x300000u
 #define DATA_SIZE 32u
 
-#define SEL_CODE64 0x08
-#define SEL_CODE32 0x10
-#define SEL_DATA 0x18
-
-#define F_CF 0x001u
-#define F_PF 0x004u
-#define F_AF 0x010u
-#define F_ZF 0x040u
-#define F_SF 0x080u
-#define F_OF 0x800u
-#define F_ALL (F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF)
+#define SEL_CODE64 TM_SEL_CODE64
+#define SEL_CODE32 TM_SEL_CODE32
+#define SEL_DATA TM_SEL_DATA
 
 /* No exception: the stubs put the vector in RBP. */
 #define NO_VECTOR 0xdeadull
@@ -44,12 +33,31 @@ typedef struct RegState {
     uint64_t rax, rbx, rcx, rdx, rsi, rdi, flags;
 } RegState;
 
-static MemoryRegion ram;
+static TcgTestMachine machine;
 static CPUState *cpu;
 static CPUX86State *env;
 static uint8_t *native_page;
 static uint8_t *native_data;
 static unsigned long cases_run;
+
+/* Loads RAX..RSI, RFLAGS and last RDI from the RegState RDI points to. */
+#define LOAD_REGSTATE_FROM_RDI                                                     \
+    "  mov 0(%rdi), %rax\n"                                                        \
+    "  mov 8(%rdi), %rbx\n"                                                        \
+    "  mov 16(%rdi), %rcx\n"                                                       \
+    "  mov 24(%rdi), %rdx\n"                                                       \
+    "  mov 32(%rdi), %rsi\n"                                                       \
+    "  pushq 48(%rdi)\n"                                                           \
+    "  popfq\n"                                                                    \
+    "  mov 40(%rdi), %rdi\n"
+
+/* Stores RAX..RSI into the RegState RDI points to. */
+#define STORE_REGSTATE_GPRS_TO_RDI                                                 \
+    "  mov %rax, 0(%rdi)\n"                                                        \
+    "  mov %rbx, 8(%rdi)\n"                                                        \
+    "  mov %rcx, 16(%rdi)\n"                                                       \
+    "  mov %rdx, 24(%rdi)\n"                                                       \
+    "  mov %rsi, 32(%rdi)\n"
 
 /* Native trampoline around the instruction under test (rdi = RegState*). */
 __asm__(".pushsection .rodata\n"
@@ -57,24 +65,13 @@ __asm__(".pushsection .rodata\n"
         "ins_head:\n"
         "  push %rbx\n"
         "  push %rdi\n"
-        "  mov 0(%rdi), %rax\n"
-        "  mov 8(%rdi), %rbx\n"
-        "  mov 16(%rdi), %rcx\n"
-        "  mov 24(%rdi), %rdx\n"
-        "  mov 32(%rdi), %rsi\n"
-        "  pushq 48(%rdi)\n"
-        "  popfq\n"
-        "  mov 40(%rdi), %rdi\n"
+        LOAD_REGSTATE_FROM_RDI
         "ins_head_end:\n"
         "ins_tail:\n"
         "  pushfq\n"
         "  xchg %rdi, 8(%rsp)\n"
         "  popq 48(%rdi)\n"
-        "  mov %rax, 0(%rdi)\n"
-        "  mov %rbx, 8(%rdi)\n"
-        "  mov %rcx, 16(%rdi)\n"
-        "  mov %rdx, 24(%rdi)\n"
-        "  mov %rsi, 32(%rdi)\n"
+        STORE_REGSTATE_GPRS_TO_RDI
         "  popq 40(%rdi)\n"
         "  pop %rbx\n"
         "  ret\n"
@@ -110,14 +107,7 @@ __asm__(".pushsection .rodata\n"
         "  pushq $0x23\n"
         "  lea c32_code(%rip), %rax\n"
         "  push %rax\n"
-        "  mov 0(%rdi), %rax\n"
-        "  mov 8(%rdi), %rbx\n"
-        "  mov 16(%rdi), %rcx\n"
-        "  mov 24(%rdi), %rdx\n"
-        "  mov 32(%rdi), %rsi\n"
-        "  pushq 48(%rdi)\n"
-        "  popfq\n"
-        "  mov 40(%rdi), %rdi\n"
+        LOAD_REGSTATE_FROM_RDI
         "  lretq\n"
         "c32_back:\n"
         "  pushfq\n"
@@ -125,11 +115,7 @@ __asm__(".pushsection .rodata\n"
         "  mov c32_saved_state(%rip), %rdi\n"
         "  popq 40(%rdi)\n"
         "  popq 48(%rdi)\n"
-        "  mov %rax, 0(%rdi)\n"
-        "  mov %rbx, 8(%rdi)\n"
-        "  mov %rcx, 16(%rdi)\n"
-        "  mov %rdx, 24(%rdi)\n"
-        "  mov %rsi, 32(%rdi)\n"
+        STORE_REGSTATE_GPRS_TO_RDI
         "  mov c32_saved_rsp(%rip), %rsp\n"
         "  pop %r15\n"
         "  pop %r14\n"
@@ -156,99 +142,40 @@ static void run_native32(const uint8_t *insn, size_t len, RegState *st)
 
 static void run_native(const uint8_t *insn, size_t len, RegState *st)
 {
-    size_t h = (size_t)(ins_head_end - ins_head), t = (size_t)(ins_tail_end - ins_tail);
-    memcpy(native_page, ins_head, h);
-    memcpy(native_page + h, insn, len);
-    memcpy(native_page + h + len, ins_tail, t);
-    __builtin___clear_cache((char *)native_page, (char *)native_page + h + len + t);
-    ((void (*)(RegState *))(void *)native_page)(st);
+    tm_run_native(native_page, ins_head, ins_head_end, insn, len, ins_tail, ins_tail_end, st);
 }
 
 /* ---- guest ---- */
 
-static void wr(hwaddr addr, const void *buf, size_t len)
-{
-    g_assert_cmpint(address_space_write(&address_space_memory, addr, buf, len), ==, MEMTX_OK);
-}
-
-static void wr32(hwaddr addr, uint32_t v)
-{
-    wr(addr, &v, 4);
-}
-
-static void wr64(hwaddr addr, uint64_t v)
-{
-    wr(addr, &v, 8);
-}
-
-static void rd(hwaddr addr, void *buf, size_t len)
-{
-    g_assert_cmpint(address_space_read(&address_space_memory, addr, buf, len), ==, MEMTX_OK);
-}
-
-/* Exception stubs: "mov $v, %ebp; [pop %rsi;] hlt". */
+/* Exception stubs (tm_build_exception_stubs): "mov $v, %ebp; [pop %rsi;]
+ * hlt"; the GDT; the identity map of the first 1 GiB with 2 MiB pages. */
 static void build_stubs_and_tables(void)
 {
-    wr64(GDT_ADDR + 0x00, 0);
-    wr64(GDT_ADDR + SEL_CODE64, 0x00af9a000000ffffull);
-    wr64(GDT_ADDR + SEL_CODE32, 0x00cf9a000000ffffull);
-    wr64(GDT_ADDR + SEL_DATA, 0x00cf92000000ffffull);
+    tm_build_flat_gdt(GDT_ADDR);
+    tm_build_exception_stubs(STUBS_ADDR, 32, false);
     for (unsigned v = 0; v < 32; v++) {
-        uint8_t s[8];
-        unsigned n = 0;
-        uint32_t off = STUBS_ADDR + v * 16;
-        s[n++] = 0xbd;
-        memcpy(&s[n], &v, 4);
-        n += 4;
-        if (v == 8 || (v >= 10 && v <= 14) || v == 17) {
-            s[n++] = 0x5e;
-        }
-        s[n++] = 0xf4;
-        wr(off, s, n);
-        wr32(IDT_ADDR + v * 16, ((uint32_t)SEL_CODE64 << 16) | (off & 0xffff));
-        wr32(IDT_ADDR + v * 16 + 4, (off & 0xffff0000) | 0x8e00);
-        wr64(IDT_ADDR + v * 16 + 8, 0);
+        tm_write_gate64(IDT_ADDR, v, SEL_CODE64, tm_stub_addr(STUBS_ADDR, v), 0);
     }
-    /* Identity map of the first 1 GiB with 2 MiB pages. */
-    wr64(PML4_ADDR, (PML4_ADDR + 0x1000) | 3);
-    wr64(PML4_ADDR + 0x1000, (PML4_ADDR + 0x2000) | 3);
-    for (uint64_t i = 0; i < 512; i++) {
-        wr64(PML4_ADDR + 0x2000 + i * 8, (i << 21) | 0x83);
-    }
+    tm_build_long_identity_map(PML4_ADDR, false);
 }
 
 static void guest_load_code(const uint8_t *insn, size_t len)
 {
-    uint8_t buf[64];
-    g_assert(len + 1 <= sizeof(buf));
-    memcpy(buf, insn, len);
-    buf[len] = 0xf4;    /* hlt */
-    wr(CODE_ADDR, buf, len + 1);
+    tm_load_with_hlt(CODE_ADDR, insn, len);
 }
 
 /* 64-bit mode; compat selects a 32-bit code segment (compatibility mode).
  * DS/ES/SS get non-zero bases: 64-bit mode must ignore them. */
 static void guest_reset(bool compat)
 {
-    const uint32_t code = DESC_P_MASK | DESC_S_MASK | DESC_CS_MASK | DESC_R_MASK |
-                          DESC_A_MASK | DESC_G_MASK | (compat ? DESC_B_MASK : DESC_L_MASK);
-    const uint32_t data = DESC_P_MASK | DESC_S_MASK | DESC_W_MASK | DESC_A_MASK |
-                          DESC_B_MASK | DESC_G_MASK;
     x86_cpu_reset(env);
-    for (int i = 0; i < 6; i++) {
-        env->segs[i] = (SegmentCache){ SEL_DATA, compat ? 0 : 0x1000000, 0xffffffff, data };
+    tm_set_long_mode(env, PML4_ADDR, compat ? SEL_CODE32 : SEL_CODE64, SEL_DATA, compat);
+    if (!compat) {
+        env->segs[R_ES].base = 0x1000000;
+        env->segs[R_SS].base = 0x1000000;
+        env->segs[R_DS].base = 0x1000000;
     }
-    env->segs[R_FS].base = 0;
-    env->segs[R_GS].base = 0;
-    env->segs[R_CS] = (SegmentCache){ compat ? SEL_CODE32 : SEL_CODE64, 0, 0xffffffff, code };
-    env->gdt.base = GDT_ADDR;
-    env->gdt.limit = 0x1f;
-    env->idt.base = IDT_ADDR;
-    env->idt.limit = 32 * 16 - 1;
-    env->cr[0] = CR0_PE | CR0_PG | CR0_ET | CR0_WP;
-    env->cr[3] = PML4_ADDR;
-    env->cr[4] = CR4_PAE;
-    env->efer = EFER_LME | EFER_LMA;
+    tm_set_descriptor_tables(env, GDT_ADDR, 0x1f, IDT_ADDR, 32 * 16 - 1);
     env->rip = CODE_ADDR;
     env->regs[R_ESP] = STACK_TOP;
     env->regs[R_EBP] = NO_VECTOR;
@@ -556,10 +483,10 @@ static void check_case(const Op *op, unsigned size, const uint8_t *insn, size_t 
         }
     }
     memcpy(native_data, data, DATA_SIZE);
-    wr(DATA_ADDR, data, DATA_SIZE);
+    tm_write(DATA_ADDR, data, DATA_SIZE);
     run_native(insn, len, &native);
     guest_run(in, &emu);
-    rd(DATA_ADDR, emu_data, DATA_SIZE);
+    tm_read(DATA_ADDR, emu_data, DATA_SIZE);
     cases_run++;
 
     if (native.rax != emu.rax || native.rbx != emu.rbx || native.rcx != emu.rcx ||
@@ -588,17 +515,6 @@ static void check_case(const Op *op, unsigned size, const uint8_t *insn, size_t 
                        op->name, size, in->rax, in->rbx, in->rcx, in->flags,
                        native.flags & F_ALL, emu.flags & F_ALL, op->defined);
         g_assert_not_reached();
-    }
-}
-
-static uint64_t rand64(void)
-{
-    uint64_t v = ((uint64_t)(uint32_t)g_test_rand_int() << 32) | (uint32_t)g_test_rand_int();
-    switch (g_test_rand_int_range(0, 4)) {
-    case 0: return v & 0xff;
-    case 1: return v & 0xffff;
-    case 2: return v & 0xffffffff;
-    default: return v;
     }
 }
 
@@ -632,8 +548,9 @@ static void test_op(gconstpointer data)
         }
         for (unsigned k = 0; k < 300; k++) {
             RegState in = {
-                .rax = rand64(), .rbx = rand64(), .rcx = rand64(), .rdx = rand64(),
-                .rsi = DATA_ADDR, .rdi = rand64(),
+                .rax = tm_rand_operand(), .rbx = tm_rand_operand(),
+                .rcx = tm_rand_operand(), .rdx = tm_rand_operand(),
+                .rsi = DATA_ADDR, .rdi = tm_rand_operand(),
                 .flags = 0x2 | ((uint64_t)g_test_rand_int() & F_ALL),
             };
             check_case(op, size, insn, len, &in, (uint64_t)g_test_rand_int());
@@ -867,7 +784,7 @@ static void test_les_vs_vex_compat(void)
     static const uint8_t andn[] = { VEX3(2, 3, 0, 0xf2, 0xc1) };
     uint8_t far_ptr[6] = { 0x78, 0x56, 0x34, 0x12, SEL_DATA, 0 };
 
-    wr(DATA_ADDR, far_ptr, sizeof(far_ptr));
+    tm_write(DATA_ADDR, far_ptr, sizeof(far_ptr));
     g_assert_cmphex(guest_try(true, les, sizeof(les)), ==, NO_VECTOR);
     g_assert_cmphex(env->regs[R_EAX], ==, 0x12345678);
     g_assert_cmphex(env->segs[R_ES].selector, ==, SEL_DATA);
@@ -898,7 +815,7 @@ static void test_vex_extended_registers(void)
     g_assert_cmphex(env->regs[R_EBP], ==, NO_VECTOR);
     g_assert_cmphex(env->regs[8], ==, 0x0034007800bc00f0ull);
 
-    wr(DATA_ADDR, &v, 8);
+    tm_write(DATA_ADDR, &v, 8);
     guest_reset(false);
     guest_load_code(andn_sib, sizeof(andn_sib));
     env->regs[R_ESI] = DATA_ADDR - 16;
@@ -950,7 +867,7 @@ static void test_fsgsbase(void)
     static const uint8_t bad[] = { 0xf3, 0x48, 0x0f, 0xae, 0xd0 };
     uint64_t marker = 0x1122334455667788ull;
 
-    wr(DATA_ADDR + 8, &marker, 8);
+    tm_write(DATA_ADDR + 8, &marker, 8);
     guest_reset(false);
     guest_load_code(code, sizeof(code));
     env->cr[4] |= CR4_FSGSBASE;
@@ -1025,7 +942,7 @@ static void test_segment_prefixes_64(void)
     };
     uint64_t marker = 0xfeedfacecafebeefull;
 
-    wr(DATA_ADDR, &marker, 8);
+    tm_write(DATA_ADDR, &marker, 8);
     for (unsigned k = 0; k < G_N_ELEMENTS(cases); k++) {
         guest_reset(false);
         guest_load_code(cases[k].bytes, cases[k].len);
@@ -1079,16 +996,9 @@ int main(int argc, char **argv)
     native_data = mmap((void *)(uintptr_t)DATA_ADDR, 4096, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 
-    memory_system_init();
-    g_assert(memory_region_init_ram(&ram, NULL, "ram", RAM_SIZE, NULL));
-    memory_region_add_subregion(get_system_memory(), 0, &ram);
-    tcg_standalone = true;
-    tcg_engine_init();
-    cpu = g_new0(CPUState, 1);
-    env = &cpu->env;
-    g_assert(x86_cpu_set_model(env, "max", NULL));
-    x86_cpu_reset(env);
-    tcg_vcpu_init(cpu);
+    tm_machine_init(&machine, RAM_SIZE);
+    cpu = machine.cpu;
+    env = machine.env;
     build_stubs_and_tables();
 
     if (native_data == (void *)(uintptr_t)DATA_ADDR && host_has_extensions()) {

@@ -13,30 +13,18 @@
  * address wrap.
  */
 #include "kestrel/osdep.h"
-#include "exec/memory.h"
-#include "exec/ramblock.h"
-#include "exec/tcg.h"
-#include "sysemu/accel.h"
 #include "sysemu/cpus.h"
 #include "accel/tcg/tcg-internal.h"
+#include "tcg-test-machine.h"
 
 #define RAM_SIZE (16u << 20)
-#define GDT_ADDR 0x800u
-#define IDT_ADDR 0x2000u
-#define HANDLERS_ADDR 0x4000u
-#define STACK_TOP 0x8000u
-#define CODE_ADDR 0x10000u
+#define STACK_TOP TM_LOW_STACK_TOP
+#define CODE_ADDR TM_LOW_CODE_ADDR
 #define TARGET_ADDR 0x13000u     /* code the SMC test rewrites */
-#define PT_ADDR 0x20000u
+#define PT_ADDR TM_LOW_PT_ADDR
 #define MMIO_ADDR 0xfeb00000u
 
-#define SEL_CODE32 0x10
-#define SEL_DATA 0x18
-
-#define GUEST(name, text)                                                          \
-    __asm__(".pushsection .rodata\n.globl " #name "_start, " #name "_end\n"        \
-            #name "_start:\n" text "\n" #name "_end:\n.code64\n.popsection\n");    \
-    extern const uint8_t name##_start[], name##_end[]
+#define GUEST TM_GUEST
 
 GUEST(movsb, ".code32\n rep movsb\n hlt\n");
 GUEST(movsw, ".code32\n rep movsw\n hlt\n");
@@ -64,43 +52,14 @@ GUEST(smc_self, ".code32\n"
       "  hlt\n");
 GUEST(ret_1, ".code32\n mov $1, %eax\n ret\n");
 GUEST(ret_2, ".code32\n mov $2, %eax\n ret\n");
-/* Exception and interrupt handlers: they leave RCX/RSI/RDI alone. */
-GUEST(pf_handler, ".code32\n pop %ebx\n mov %cr2, %edx\n mov $14, %ebp\n hlt\n");
-GUEST(irq_handler, ".code32\n mov $0x30, %ebp\n hlt\n");
-GUEST(other_handler, ".code32\n mov $0xee, %ebp\n hlt\n");
 extern const uint8_t smc_self_imm[];
 
-#define PF_HANDLER (HANDLERS_ADDR)
-#define IRQ_HANDLER (HANDLERS_ADDR + 0x40)
-#define OTHER_HANDLER (HANDLERS_ADDR + 0x80)
-
-static MemoryRegion ram, mmio_mr;
+static TcgTestMachine machine;
+static MemoryRegion mmio_mr;
 static uint8_t *ram_host;
 static CPUState *cpu;
 static CPUX86State *env;
 static GString *io_log;
-
-static void wr(hwaddr addr, const void *buf, size_t len)
-{
-    g_assert_cmpint(address_space_write(&address_space_memory, addr, buf, len), ==, MEMTX_OK);
-}
-
-static void wr32(hwaddr addr, uint32_t v)
-{
-    wr(addr, &v, 4);
-}
-
-static void wr64(hwaddr addr, uint64_t v)
-{
-    wr(addr, &v, 8);
-}
-
-static uint32_t rd32(hwaddr addr)
-{
-    uint32_t v;
-    memcpy(&v, ram_host + addr, 4);
-    return v;
-}
 
 static uint64_t mmio_read(void *opaque, hwaddr addr, unsigned size)
 {
@@ -117,68 +76,22 @@ static const MemoryRegionOps mmio_ops = {
     .read = mmio_read, .write = mmio_write, .min_access_size = 1, .max_access_size = 4,
 };
 
-static void load(hwaddr addr, const uint8_t *start, const uint8_t *end)
-{
-    wr(addr, start, (size_t)(end - start));
-}
-
-static void build_gdt_idt(void)
-{
-    wr64(GDT_ADDR + 0x00, 0);
-    wr64(GDT_ADDR + 0x08, 0);
-    wr64(GDT_ADDR + SEL_CODE32, 0x00cf9a000000ffffull);
-    wr64(GDT_ADDR + SEL_DATA, 0x00cf92000000ffffull);
-    for (unsigned v = 0; v < 256; v++) {
-        uint32_t off = v == 14 ? PF_HANDLER : v == 0x30 ? IRQ_HANDLER : OTHER_HANDLER;
-        wr32(IDT_ADDR + v * 8, ((uint32_t)SEL_CODE32 << 16) | (off & 0xffff));
-        wr32(IDT_ADDR + v * 8 + 4, (off & 0xffff0000) | 0x8e00);
-    }
-    load(PF_HANDLER, pf_handler_start, pf_handler_end);
-    load(IRQ_HANDLER, irq_handler_start, irq_handler_end);
-    load(OTHER_HANDLER, other_handler_start, other_handler_end);
-}
-
 /* Flat 32-bit protected mode, paging off, the snippet at CODE_ADDR. */
 static void reset_pm32(const uint8_t *start, const uint8_t *end)
 {
-    x86_cpu_reset(env);
-    x86_cpu_set_flat_protected_mode(env, CODE_ADDR);
-    build_gdt_idt();
-    env->gdt.base = GDT_ADDR;
-    env->gdt.limit = 0x1f;
-    env->idt.base = IDT_ADDR;
-    env->idt.limit = 256 * 8 - 1;
-    env->regs[R_ESP] = STACK_TOP;
-    env->regs[R_EBP] = 0;
-    load(CODE_ADDR, start, end);
-    tlb_flush(tcg_cpu(cpu));
-    tcg_cpu(cpu)->reset_pending = false;
+    tm_reset_pm32_halting(cpu, start, end);
 }
 
 /* 2-level paging: identity map of 0..4 MiB with 4 KiB pages, nothing above. */
 static void enable_paging(void)
 {
-    wr32(PT_ADDR, (PT_ADDR + 0x1000) | 3);
-    for (uint32_t k = 1; k < 1024; k++) {
-        wr32(PT_ADDR + k * 4, 0);
-    }
-    for (uint32_t k = 0; k < 1024; k++) {
-        wr32(PT_ADDR + 0x1000 + k * 4, (k << 12) | 3);
-    }
-    env->cr[3] = PT_ADDR;
-    env->cr[0] |= CR0_PG | CR0_WP;
-    tlb_flush(tcg_cpu(cpu));
+    tm_build_legacy_identity_map(PT_ADDR);
+    tm_enable_paging(cpu, PT_ADDR);
 }
 
 static int run(void)
 {
-    for (int k = 0; k < 1000; k++) {
-        int r = tcg_exec_vcpu(cpu);
-        if (r != VCPU_EXIT_KICK || tcg_cpu(cpu)->reset_pending) {
-            return r;
-        }
-    }
-    g_assert_not_reached();
+    return tm_run(cpu, 1000);
 }
 
 static void set_df(bool down)
@@ -333,7 +246,7 @@ static void check_fault(bool fault_in_source)
     g_assert_cmphex(env->regs[R_EBP], ==, 14);
     g_assert_cmphex(env->regs[R_EDX], ==, 0x400000);                /* CR2 */
     g_assert_cmphex(env->regs[R_EBX], ==, fault_in_source ? 0 : 2);  /* not present, read/write */
-    g_assert_cmphex(rd32(STACK_TOP - 12), ==, CODE_ADDR);            /* the REP MOVSB */
+    g_assert_cmphex(tm_read32(STACK_TOP - 12), ==, CODE_ADDR);            /* the REP MOVSB */
     g_assert_cmphex(env->regs[R_ECX], ==, count - done);
     g_assert_cmphex(env->regs[R_ESI], ==, src + done);
     g_assert_cmphex(env->regs[R_EDI], ==, dst + done);
@@ -395,7 +308,7 @@ static void test_interrupt_mid_copy(void)
     g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
     cpu_set_interrupt_ack(NULL, NULL);
     g_assert_cmphex(env->regs[R_EBP], ==, 0x30);
-    g_assert_cmphex(rd32(STACK_TOP - 12), ==, rep_addr);
+    g_assert_cmphex(tm_read32(STACK_TOP - 12), ==, rep_addr);
     done = count - (uint32_t)env->regs[R_ECX];
     g_assert_cmpuint(done, >, 0);
     g_assert_cmpuint(done, <, count);
@@ -421,7 +334,7 @@ static void test_interrupt_mid_copy(void)
 static void test_dirty_tracking(void)
 {
     GError *err = NULL;
-    ram_addr_t base = memory_region_get_ram_addr(&ram);
+    ram_addr_t base = memory_region_get_ram_addr(&machine.ram);
     uint32_t dst = 0x300800, count = 3 * 4096;   /* touches pages 0x300..0x303 */
 
     bql_lock();
@@ -453,8 +366,8 @@ static void test_copy_over_code(void)
     size_t len = (size_t)(ret_2_end - ret_2_start);
 
     reset_pm32(smc_copy_start, smc_copy_end);
-    load(TARGET_ADDR, ret_1_start, ret_1_end);
-    wr(0x100000, ret_2_start, len);
+    tm_load(TARGET_ADDR, ret_1_start, ret_1_end);
+    tm_write(0x100000, ret_2_start, len);
     env->regs[R_EBP] = TARGET_ADDR;
     env->regs[R_ESI] = 0x100000;
     env->regs[R_EDI] = TARGET_ADDR;
@@ -471,7 +384,7 @@ static void test_copy_over_own_tb(void)
 {
     uint32_t imm_addr = CODE_ADDR + (uint32_t)(smc_self_imm - smc_self_start);
     reset_pm32(smc_self_start, smc_self_end);
-    wr32(0x100000, 0x22);
+    tm_write32(0x100000, 0x22);
     env->regs[R_EAX] = 0;
     env->regs[R_ESI] = 0x100000;
     env->regs[R_EDI] = imm_addr;
@@ -490,8 +403,8 @@ static void test_mmio(void)
     env->regs[R_ECX] = 3;
     g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
     g_assert_cmpstr(io_log->str, ==, "r10/4;r14/4;r18/4;");
-    g_assert_cmphex(rd32(0x100000), ==, 0xab000010);
-    g_assert_cmphex(rd32(0x100008), ==, 0xab000018);
+    g_assert_cmphex(tm_read32(0x100000), ==, 0xab000010);
+    g_assert_cmphex(tm_read32(0x100008), ==, 0xab000018);
 
     reset_pm32(stosw_start, stosw_end);
     g_string_truncate(io_log, 0);
@@ -507,7 +420,7 @@ static void test_mmio(void)
      * not RAM either: nothing is mapped there, reads as open bus). */
     reset_pm32(movsb_start, movsb_end);
     g_string_truncate(io_log, 0);
-    wr32(0x100ffe, 0x44332211);
+    tm_write32(0x100ffe, 0x44332211);
     env->regs[R_ESI] = 0x100ffe;
     env->regs[R_EDI] = MMIO_ADDR + 0xffe;
     env->regs[R_ECX] = 4;
@@ -529,7 +442,7 @@ static void test_address_wrap16(void)
     env->regs[R_EDI] = 0x9000;
     env->regs[R_ECX] = 0xabcd0004;
     g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
-    g_assert_cmphex(rd32(0x9000), ==, 0xa4a3a2a1);
+    g_assert_cmphex(tm_read32(0x9000), ==, 0xa4a3a2a1);
     g_assert_cmphex(env->regs[R_ESI], ==, 0x12340002);
     g_assert_cmphex(env->regs[R_EDI], ==, 0x9004);
     g_assert_cmphex(env->regs[R_ECX], ==, 0xabcd0000);
@@ -539,21 +452,13 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
 
-    memory_system_init();
-    g_assert(memory_region_init_ram(&ram, NULL, "ram", RAM_SIZE, NULL));
-    memory_region_add_subregion(get_system_memory(), 0, &ram);
-    ram_host = memory_region_get_ram_ptr(&ram);
+    tm_machine_init(&machine, RAM_SIZE);
+    cpu = machine.cpu;
+    env = machine.env;
+    ram_host = machine.ram_host;
     io_log = g_string_new(NULL);
     memory_region_init_io(&mmio_mr, NULL, &mmio_ops, NULL, "test-mmio", 0x1000);
     memory_region_add_subregion(get_system_memory(), MMIO_ADDR, &mmio_mr);
-
-    tcg_standalone = true;
-    tcg_engine_init();
-    cpu = g_new0(CPUState, 1);
-    env = &cpu->env;
-    g_assert(x86_cpu_set_model(env, "max", NULL));
-    x86_cpu_reset(env);
-    tcg_vcpu_init(cpu);
 
     g_test_add_func("/tcg/string/movs-forward", test_movs_forward);
     g_test_add_func("/tcg/string/movs-backward", test_movs_backward);

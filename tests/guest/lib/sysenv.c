@@ -153,6 +153,32 @@ void sysenv_catch_all_exceptions(void)
     }
 }
 
+bool sysenv_check(const char *payload, const char *what, uint64_t got, uint64_t want)
+{
+    bool ok = got == want;
+    printf("%s: %s = 0x%llx %s\n", payload, what, (unsigned long long)got,
+           ok ? "ok" : "FAILED");
+    if (!ok) {
+        printf("%s:   expected 0x%llx\n", payload, (unsigned long long)want);
+    }
+    return ok;
+}
+
+#ifdef __x86_64__
+void sysenv_identity_map_user(void)
+{
+    extern uint64_t pml4[512], pdpt[512], page_directories[4 * 512];
+    pml4[0] |= 4;
+    for (int i = 0; i < 4; i++) {
+        pdpt[i] |= 4;
+    }
+    for (int i = 0; i < 4 * 512; i++) {
+        page_directories[i] |= 4;
+    }
+    SYS_WRITE_CR(3, SYS_READ_CR(3));
+}
+#endif
+
 uintptr_t run_user(uintptr_t (*fn)(void), void *stack_top)
 {
 #ifdef __x86_64__

@@ -136,6 +136,18 @@ uintptr_t run_user_raw(uintptr_t ip, uintptr_t sp, uintptr_t cs, uintptr_t bx,
 void sysenv_catch_all_exceptions(void);
 extern volatile unsigned sysenv_last_vector;
 
+/* Prints one line for a checked value: "<payload>: <what> = 0x<got> ok",
+ * or "... FAILED" and then "<payload>:   expected 0x<want>". Returns
+ * whether got == want (the payload counts its failures). */
+bool sysenv_check(const char *payload, const char *what, uint64_t got, uint64_t want);
+
+#ifdef __x86_64__
+/* Makes crt0-64's identity map of the first 4 GiB user-accessible (U at
+ * every level) so that code in the payload image runs at CPL 3 (no SMEP
+ * or SMAP here), and flushes the TLB. */
+void sysenv_identity_map_user(void);
+#endif
+
 static inline uint64_t sys_rdmsr(uint32_t msr)
 {
     uint32_t lo, hi;
