@@ -304,7 +304,11 @@ static __attribute__((noinline)) void cpu_tb_exec(TcgCpu *c, TranslationBlock *t
     c->tb_flags = tb->flags;
     c->stop_tb = false;
     c->in_exec = true;
-    if (__builtin_expect(tb_exceeds_cs_limit(c, tb), 0)) {
+    if (tb->host_code && __builtin_expect(!tb_exceeds_cs_limit(c, tb), 1)) {
+        /* Generated code (accel/tcg/jit.h): the same steps as the loops
+         * below, unrolled for this block. */
+        tb->host_code(c);
+    } else if (__builtin_expect(tb_exceeds_cs_limit(c, tb), 0)) {
         for (; i < end; i++) {
             c->cur_insn = i;
             if ((uint64_t)(uint32_t)i->eip + i->len - 1 > env->segs[R_CS].limit) {
@@ -425,6 +429,8 @@ static __attribute__((noinline)) VCPUExitReason cpu_exec_loop(TcgCpu *c)
          * the block may set a new one at its end. */
         env->interrupt_shadow = 0;
         cpu_tb_exec(c, tb);
+        /* Generated code may have chained into other blocks. */
+        tb = c->cur_tb;
         if (env->halted) {
             return VCPU_EXIT_HALT;
         }
@@ -458,7 +464,7 @@ static __attribute__((noinline)) VCPUExitReason cpu_exec_loop(TcgCpu *c)
 static bool cpu_has_work(TcgCpu *c)
 {
     unsigned req = c->cs->interrupt_request;
-    if (req & CPU_INTERRUPT_NMI) {
+    if ((req & CPU_INTERRUPT_NMI) && !c->env->nmi_masked) {
         return true;
     }
     return (req & CPU_INTERRUPT_HARD) && (c->env->eflags & IF_MASK);

@@ -21,6 +21,7 @@ static void tlb_clear_entries(TcgCpu *c)
         for (unsigned k = 0; k < TLB_SIZE; k++) {
             c->tlb[m][k].addend = 0;
             c->tlb_full[m][k].ram_addr = RAM_ADDR_INVALID;
+            c->tlb_full[m][k].global = false;
         }
     }
 }
@@ -35,6 +36,23 @@ void tlb_flush(TcgCpu *c)
     if (old) {
         flatview_unref(old);
     }
+    tb_jmp_cache_clear(c);
+}
+
+void tlb_flush_nonglobal(TcgCpu *c)
+{
+    for (int m = 0; m < MMU_IDX_NB; m++) {
+        for (unsigned k = 0; k < TLB_SIZE; k++) {
+            TLBEntryFull *f = &c->tlb_full[m][k];
+            if (!f->global) {
+                TLBEntry *e = &c->tlb[m][k];
+                e->addr_read = e->addr_write = e->addr_code = ~(uint64_t)0;
+                e->addend = 0;
+                f->ram_addr = RAM_ADDR_INVALID;
+            }
+        }
+    }
+    /* tlb_has_large_pages stays: global large pages may remain. */
     tb_jmp_cache_clear(c);
 }
 
@@ -92,6 +110,7 @@ static void set_page(TcgCpu *c, uint64_t vaddr, int mmu_idx, const TLBFillResult
     }
     f->phys = phys;
     f->always_notdirty = false;
+    f->global = r->global;
     fr = flatview_lookup(c->flatview, phys);
     if (fr && memory_region_is_ram(fr->mr) && fr->start <= phys &&
         phys + KESTREL_PAGE_SIZE - 1 <= fr->start + fr->size - 1) {

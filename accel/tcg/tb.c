@@ -15,6 +15,7 @@
  * done exclusively when the budget is exceeded.
  */
 #include "accel/tcg/tcg-internal.h"
+#include "accel/tcg/jit.h"
 #include "kestrel/log.h"
 
 #define TB_HASH_BITS 16
@@ -77,7 +78,8 @@ TranslationBlock *tcg_tb_alloc(unsigned n_insns)
 
 bool tb_budget_exceeded(void)
 {
-    return __atomic_load_n(&tb_bytes, __ATOMIC_RELAXED) > TB_BUDGET_BYTES;
+    return __atomic_load_n(&tb_bytes, __ATOMIC_RELAXED) > TB_BUDGET_BYTES ||
+           tcg_jit_buffer_low();
 }
 
 /* ---- jump cache ---- */
@@ -422,7 +424,7 @@ TranslationBlock *tb_find(TcgCpu *c)
     if (!tb) {
         TranslationBlock *other;
         tb = x86_translate_tb(c, pc, cs_base, flags, ram_page);
-        x86_tcg_specialize_tb(tb);
+        x86_jit_translate_tb(tb);   /* specialises, then host code */
         g_mutex_lock(&tb_lock);
         other = tb_lookup_locked(pc, cs_base, flags, ram_pc);
         if (other && other->page_ram[1] == tb->page_ram[1]) {
@@ -483,6 +485,7 @@ void tb_flush_locked_exclusive(void)
         g_hash_table_remove_all(page_descs);
     }
     free_tb_chain_hash();
+    tcg_jit_flush();
     __atomic_store_n(&tb_bytes, 0, __ATOMIC_RELAXED);
     tcg_stats.tb_flushes++;
     g_mutex_unlock(&tb_lock);

@@ -4,6 +4,7 @@
  * CODE dirty client.
  */
 #include "accel/tcg/tcg-internal.h"
+#include "accel/tcg/jit.h"
 #include "sysemu/accel.h"
 #include "sysemu/cpus.h"
 #include "hw/boards.h"
@@ -125,8 +126,25 @@ static void tcg_cleanup(MachineState *ms)
 {
 }
 
+/* -accel tcg,jit=on|off: host code generation (accel/tcg/jit.h). */
+static bool tcg_set_option(const char *key, const char *value, GError **errp)
+{
+    bool on;
+    if (strcmp(key, "jit") != 0) {
+        error_setg(errp, "-accel tcg: unknown option '%s' (known: jit)", key);
+        return false;
+    }
+    if (!tcg_jit_parse_switch(value, &on)) {
+        error_setg(errp, "-accel tcg: jit=%s: expected on or off", value);
+        return false;
+    }
+    tcg_jit_set_enabled(on);
+    return true;
+}
+
 static const AccelOps tcg_accel_ops = {
     .name = "tcg",
+    .set_option = tcg_set_option,
     .init_machine = tcg_init_machine,
     .init_vcpu = tcg_init_vcpu,
     .destroy_vcpu = tcg_destroy_vcpu,

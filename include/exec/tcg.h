@@ -56,6 +56,7 @@ typedef struct TLBEntryFull {
     hwaddr phys;          /* guest physical address of the page */
     ram_addr_t ram_addr;  /* RAM_ADDR_INVALID if not RAM */
     bool always_notdirty; /* every store marks dirty bits (migration, VGA) */
+    bool global;          /* a global page (PTE.G with CR4.PGE): kept by CR3 writes */
 } TLBEntryFull;
 
 /* Result of a page walk (the target fills it). */
@@ -63,6 +64,7 @@ typedef struct TLBFillResult {
     hwaddr phys;          /* physical address of the page (4 KiB aligned) */
     unsigned prot;        /* PAGE_READ | PAGE_WRITE | PAGE_EXEC */
     bool large_page;      /* from a 2M/4M/1G mapping: invlpg needs a full flush */
+    bool global;          /* PTE.G on the leaf with CR4.PGE */
 } TLBFillResult;
 
 #define PAGE_READ  1u
@@ -162,6 +164,9 @@ struct TranslationBlock {
     uintptr_t jmp_next[2];
 
     TranslationBlock *retired_next;
+    /* Host code generated for the block (accel/tcg/jit.h), or NULL: the
+     * interpreter runs it. Lives in the JIT buffer until the next full flush. */
+    void (*host_code)(TcgCpu *c);
     Insn insns[];
 };
 
@@ -321,6 +326,9 @@ void tcg_phys_or(TcgCpu *c, hwaddr pa, uint64_t bits, unsigned size);
 
 void tlb_flush(TcgCpu *c);
 void tlb_flush_page(TcgCpu *c, uint64_t addr);
+/* A CR3 write: flushes every entry but those of global pages (and the
+ * jump cache). */
+void tlb_flush_nonglobal(TcgCpu *c);
 /* Asks every vCPU to flush its TLB (and jump cache) at its next TB boundary. */
 void tlb_flush_all_cpus(void);
 

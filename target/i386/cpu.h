@@ -177,6 +177,7 @@ typedef struct CPUX86State {
     bool has_error_code;
     uint32_t interrupt_shadow;     /* STI / MOV SS blocking */
     bool nmi_pending;
+    bool nmi_masked;               /* an NMI was delivered: blocked until IRET */
 
     /* The A20 gate: address bit 20 is forced to 0 while disabled. */
     bool a20_enabled;

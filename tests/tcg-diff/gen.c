@@ -778,6 +778,7 @@ static bool gen_group(Gen *g, unsigned fi)
     bool mem_must = f->opt & O_MEM;
     int branch_target = -1;
     bool uncond = false, target_short = false;
+    bool null_es_first = false;
     uint8_t insn[32];
     unsigned n;
 
@@ -985,6 +986,16 @@ static bool gen_group(Gen *g, unsigned fi)
         } else {
             src = DATA_VA + 0x200 + below(g, DATA_SIZE - 0x400);
             dst = DATA_VA + 0x200 + below(g, DATA_SIZE - 0x400);
+        }
+        if (g->mode32 && uses_dst && below(g, 12) == 0) {
+            /* ES null (a 32-bit mode #GP on the ES:rDI access), half the
+             * time with a source in the guard page: which fault comes
+             * first must match the host. */
+            null_es_first = true;
+            seq->null_seg = true;
+            if (uses_src && below(g, 2)) {
+                src = DATA_VA - 16 + below(g, 8);
+            }
         }
         if (uses_src) {
             e.seg = below(g, 4) == 0 ? (below(g, 2) ? 0x64 : 0x65) : 0;
@@ -1225,6 +1236,11 @@ static bool gen_group(Gen *g, unsigned fi)
     /* Emit set-ups, then the instruction. */
     for (unsigned k = 0; k < g->nsetups; k++) {
         emit_setup(g, &g->setups[k]);
+    }
+    if (null_es_first) {
+        static const uint8_t load_null_es[3] = { 0x6a, 0x00, 0x07 };   /* push 0; pop es */
+        emit_raw(g, load_null_es, 1 + 1, -1, 4);
+        emit_raw(g, load_null_es + 2, 1, -1, 4);
     }
     if (f->kind == K_RET) {
         uint8_t push[5] = { 0x68, 0, 0, 0, 0 };

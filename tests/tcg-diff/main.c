@@ -156,81 +156,6 @@ static bool self_check(const Seq *seq, const Outcome *n)
     return ok;
 }
 
-/*
- * Differences already reported against the TCG core, counted and listed in
- * the summary instead of failing the run (--strict fails on them). Remove
- * an entry once the core is fixed.
- */
-static unsigned long ss_as_gp, cs_write, pop_rm_sp, int_df, null_seg;
-
-/* True when the instruction at rip carries legacy prefix byte pfx. */
-static bool insn_has_prefix(const Seq *seq, uint64_t rip, uint8_t pfx)
-{
-    const SeqInsn *at = seq_find_insn(seq, rip);
-    if (!at) {
-        return false;
-    }
-    for (unsigned k = 0; k < at->len; k++) {
-        uint8_t b = seq->code[at->off + k];
-        if (b == pfx) {
-            return true;
-        }
-        if (b != 0x26 && b != 0x2e && b != 0x36 && b != 0x3e && b != 0x64 && b != 0x65 &&
-            b != 0x66 && b != 0x67 && b != 0xf0 && b != 0xf2 && b != 0xf3) {
-            return false;
-        }
-    }
-    return false;
-}
-
-static bool known_deviation(const Seq *seq, const Outcome *n, const Outcome *t)
-{
-    /* A non-canonical address through SS (base RSP/RBP) raises #SS(0);
-     * TCG raises #GP(0). Same instruction, same state otherwise. */
-    if (n->vector == 12 && t->vector == 13 && n->regs.rip == t->regs.rip &&
-        !memcmp(n->data, t->data, DATA_SIZE)) {
-        ss_as_gp++;
-        return true;
-    }
-    /* 32-bit mode: a write through a CS override raises #GP(0) (CS is
-     * never writable); TCG does the write. */
-    if (seq->mode32 && n->vector == 13 && n->error_code == 0 &&
-        (t->vector != 13 || t->regs.rip != n->regs.rip) &&
-        insn_has_prefix(seq, n->regs.rip, 0x2e)) {
-        cs_write++;
-        return true;
-    }
-    /* 32-bit mode: DS/ES loaded with a null selector, then used: the host
-     * raises #GP(0); TCG keeps such a segment usable (seg.c
-     * segs_needing_checks). */
-    if (seq->mode32 && seq->null_seg && n->vector == 13 && n->error_code == 0 &&
-        (t->vector != 13 || t->regs.rip != n->regs.rip)) {
-        null_seg++;
-        return true;
-    }
-    /* INT n through a DPL 0 gate from CPL 3 raises #GP(n*8+2); TCG turns it
-     * into #DF (a triple fault for n = 8) when n is the number of a
-     * contributory exception, #PF or #DF. */
-    if (n->vector == 13 && (n->error_code & 7) == 2 && (t->vector == 8 || t->vector == -2) &&
-        t->regs.rip == n->regs.rip) {
-        int_df++;
-        return true;
-    }
-    /* POP Ev whose destination fails the segment check (null DS): TCG
-     * leaves RSP incremented (ctrl.c op_pop_rm computes the address with
-     * the new RSP and faults before restoring it). */
-    {
-        const SeqInsn *at = seq_find_insn(seq, n->regs.rip);
-        if (at && at->form >= 0 && forms[at->form].kind == K_POP_RM && n->vector == 13 &&
-            t->vector == 13 && t->regs.rip == n->regs.rip &&
-            t->regs.r[RSP] == n->regs.r[RSP] + (at->size == 2 ? 2 : seq->mode32 ? 4 : 8)) {
-            pop_rm_sp++;
-            return true;
-        }
-    }
-    return false;
-}
-
 int main(int argc, char **argv)
 {
     gint64 seed = 1, count = 100000, start = 0, max_groups = 6, max_fail = 10, pct32 = 25;
@@ -356,10 +281,6 @@ int main(int argc, char **argv)
             return 1;
         }
         diff = compare(seq, nat, emu, why);
-        if (diff && !strict && known_deviation(seq, nat, emu)) {
-            g_string_free(why, TRUE);
-            continue;
-        }
         if (diff) {
             /* Blame the first instruction where the runs part (branches
              * only go forward: the lower RIP). */
@@ -406,29 +327,6 @@ int main(int argc, char **argv)
                    stats[i].mismatches);
         }
     }
-    if (ss_as_gp) {
-        printf("known TCG deviation (not counted as a mismatch without --strict): %lu sequences "
-               "raised #GP(0) instead of #SS(0) for a non-canonical SS-relative address\n",
-               ss_as_gp);
-    }
-    if (cs_write) {
-        printf("known TCG deviation (not counted as a mismatch without --strict): %lu sequences "
-               "wrote through a CS override in 32-bit mode instead of raising #GP(0)\n", cs_write);
-    }
-    if (null_seg) {
-        printf("known TCG deviation (not counted as a mismatch without --strict): %lu sequences "
-               "used DS/ES after loading a null selector in 32-bit mode without #GP(0)\n",
-               null_seg);
-    }
-    if (int_df) {
-        printf("known TCG deviation (not counted as a mismatch without --strict): %lu sequences "
-               "raised #DF (or a triple fault) for INT n (n = 0, 8, 10-14) instead of "
-               "#GP(n*8+2)\n", int_df);
-    }
-    if (pop_rm_sp) {
-        printf("known TCG deviation (not counted as a mismatch without --strict): %lu sequences "
-               "left RSP incremented by a POP Ev that raised #GP\n", pop_rm_sp);
-    }
     printf("%lu mismatches, %lu sequences stopped at an instruction TCG does not implement\n",
            failures, unimpl);
     g_free(stats);
@@ -436,6 +334,5 @@ int main(int argc, char **argv)
     g_free(nat);
     g_free(emu);
     g_free(seq);
-    return failures || (strict && (unimpl || ss_as_gp || cs_write || pop_rm_sp || int_df ||
-                                      null_seg)) ? 1 : 0;
+    return failures || (strict && unimpl) ? 1 : 0;
 }

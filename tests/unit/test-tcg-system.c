@@ -3,7 +3,10 @@
  * gates with privilege changes and parameter copies, hardware task switches
  * (JMP/CALL to a TSS or task gate, IRET with NT, #DF through a task gate),
  * virtual-8086 mode entry by IRET and interrupts out of it, and the TSS I/O
- * permission bitmap. Guest snippets are assembled by the host assembler;
+ * permission bitmap, segment checks, debug registers (exact instruction
+ * breakpoints, I/O breakpoints), global pages, NMI blocking and faults
+ * during external interrupt delivery. Guest snippets are assembled by the
+ * host assembler;
  * exceptions end in stubs that leave the vector in EBP, the error code in
  * ESI and halt.
  */
@@ -256,6 +259,37 @@ GUEST(seg_cs_write, ".code32\n"
       "  mov $2, %ebx\n"
       "  movl $1, %cs:0x100000\n"       /* never writable */
       "  mov $3, %ebx\n"
+      "  hlt\n");
+
+/* Other stores through a CS override: MOV m16, Sreg, SGDT, SMSW, STR. */
+GUEST(seg_cs_write_sreg, ".code32\n"
+      "  mov $1, %ebx\n"
+      "  mov %ds, %cs:0x100000\n"
+      "  mov $2, %ebx\n"
+      "  hlt\n");
+GUEST(seg_cs_write_sgdt, ".code32\n"
+      "  mov $1, %ebx\n"
+      "  sgdt %cs:0x100000\n"
+      "  mov $2, %ebx\n"
+      "  hlt\n");
+GUEST(seg_cs_write_smsw, ".code32\n"
+      "  mov $1, %ebx\n"
+      "  smsw %cs:0x100000\n"
+      "  mov $2, %ebx\n"
+      "  hlt\n");
+GUEST(seg_cs_write_str, ".code32\n"
+      "  mov $1, %ebx\n"
+      "  str %cs:0x100000\n"
+      "  mov $2, %ebx\n"
+      "  hlt\n");
+/* LGDT whose 6-byte operand crosses the segment limit (0xfff): #GP(0)
+ * although its first byte is inside. */
+GUEST(seg_limit_lgdt, ".code32\n"
+      "  mov $0x88, %eax\n"
+      "  mov %eax, %ds\n"
+      "  mov $1, %ebx\n"
+      "  lgdt 0xffc\n"
+      "  mov $2, %ebx\n"
       "  hlt\n");
 
 GUEST(seg_xo_read, ".code32\n"
@@ -513,6 +547,118 @@ GUEST(exec_bp, ".code32\n"
       "  mov $2, %ebx\n"
       "  ret\n");
 extern const uint8_t exec_bp_fn[];
+
+/* An instruction breakpoint in the middle of a loop body (mid-block, and
+ * reached again through the loop's backward jump). */
+GUEST(exec_bp_mid, ".code32\n"
+      "  mov $(0x10000 + exec_bp_mid_at - exec_bp_mid_start), %eax\n"
+      "  mov %eax, %dr2\n"
+      "  mov $0x10, %eax\n"             /* L2, R/W2 = execute */
+      "  mov %eax, %dr7\n"
+      "  xor %ecx, %ecx\n"
+      "  xor %edx, %edx\n"
+      "  mov $1, %ebx\n"
+      "1:\n"
+      "  inc %ecx\n"
+      ".globl exec_bp_mid_at\n"
+      "exec_bp_mid_at:\n"
+      "  add $1, %edx\n"
+      "  cmp $3, %ecx\n"
+      "  jne 1b\n"
+      "  mov $2, %ebx\n"
+      "  hlt\n");
+extern const uint8_t exec_bp_mid_at[];
+
+/* An I/O breakpoint (CR4.DE, DR7 R/W3 = 10) on port 0x80: OUT to port
+ * 0x84 does not trigger it; OUT to 0x80 traps after it completes. */
+GUEST(io_bp, ".code32\n"
+      "  mov %cr4, %eax\n"
+      "  or $0x8, %eax\n"               /* CR4.DE */
+      "  mov %eax, %cr4\n"
+      "  mov $0x80, %eax\n"
+      "  mov %eax, %dr3\n"
+      "  mov $0x20000040, %eax\n"       /* L3, R/W3 = I/O, LEN3 = 1 byte */
+      "  mov %eax, %dr7\n"
+      "  mov $1, %ebx\n"
+      "  out %al, $0x84\n"
+      "  mov $2, %ebx\n"
+      "  out %al, $0x80\n"
+      ".globl io_bp_after\n"
+      "io_bp_after:\n"
+      "  mov $3, %ebx\n"
+      "  hlt\n");
+extern const uint8_t io_bp_after[];
+
+/* Global pages (CR4.PGE, PDE.G on a 2 MiB page at 0xa00000; 0xc00000 is
+ * not global; accesses at 0xa01000 and 0xc02000): after both are remapped to 0xe00000 in memory, a CR3 write
+ * keeps the stale global translation, INVLPG and a CR4.PGE toggle drop it. */
+GUEST(global_pages, ".code64\n"
+      "  mov 0xa01000, %rax\n"
+      "  mov 0xc02000, %rbx\n"
+      "  movq $0xe00183, 0x22028\n"     /* PD[5] -> 0xe00000, G */
+      "  movq $0xe00083, 0x22030\n"     /* PD[6] -> 0xe00000 */
+      "  mov %cr3, %rcx\n"
+      "  mov %rcx, %cr3\n"
+      "  mov 0xa01000, %rdx\n"          /* still the old global page */
+      "  mov 0xc02000, %rsi\n"          /* the new mapping */
+      "  invlpg 0xa01000\n"
+      "  mov 0xa01000, %rdi\n"          /* the new mapping */
+      "  movq $0xa00183, 0x22028\n"
+      "  invlpg 0xa01000\n"
+      "  mov 0xa01000, %r8\n"           /* back to the old page, cached */
+      "  movq $0xe00183, 0x22028\n"
+      "  mov %cr4, %rax\n"
+      "  btr $7, %rax\n"
+      "  mov %rax, %cr4\n"
+      "  bts $7, %rax\n"
+      "  mov %rax, %cr4\n"
+      "  mov 0xa01000, %r9\n"           /* the new mapping */
+      "  mov %cr3, %rcx\n"
+      "  mov %rcx, %cr3\n"
+      "  mov 0xa01000, %r10\n"          /* filled with PGE: kept */
+      "  hlt\n");
+
+/* NMI blocking: the NMI handler counts in ECX and halts; a second NMI
+ * must wait for its IRET. The main loop is bounded (EBX = 2 at its end). */
+GUEST(nmi_block, ".code32\n"
+      "  mov $1, %ebx\n"
+      "  mov $200000, %eax\n"
+      "1: dec %eax\n"
+      "  jnz 1b\n"
+      "  mov $2, %ebx\n"
+      "  hlt\n"
+      ".globl nmi_block_handler\n"
+      "nmi_block_handler:\n"
+      "  inc %ecx\n"
+      "  hlt\n"
+      "  inc %edx\n"
+      "  iret\n");
+extern const uint8_t nmi_block_handler[];
+
+/* An external interrupt on vector 13 whose IDT gate is not present. */
+GUEST(ext_np, ".code32\n"
+      "  mov $1, %ebx\n"
+      "  hlt\n");
+
+/* The same in 64-bit code (where blocks may be compiled and chained). */
+GUEST(exec_bp_mid64, ".code64\n"
+      "  mov $(0x10000 + exec_bp_mid64_at - exec_bp_mid64_start), %eax\n"
+      "  mov %rax, %dr2\n"
+      "  mov $0x10, %eax\n"             /* L2, R/W2 = execute */
+      "  mov %rax, %dr7\n"
+      "  xor %ecx, %ecx\n"
+      "  xor %edx, %edx\n"
+      "  mov $1, %ebx\n"
+      "1:\n"
+      "  inc %ecx\n"
+      ".globl exec_bp_mid64_at\n"
+      "exec_bp_mid64_at:\n"
+      "  add $1, %edx\n"
+      "  cmp $3, %ecx\n"
+      "  jne 1b\n"
+      "  mov $2, %ebx\n"
+      "  hlt\n");
+extern const uint8_t exec_bp_mid64_at[];
 
 /* ---- the machine ---- */
 
@@ -1292,6 +1438,153 @@ static void test_exec_breakpoint(void)
     g_assert_false(x86_cpu_get_eflags(env) & RF_MASK);
 }
 
+static void test_exec_breakpoint_mid_block(void)
+{
+    uint32_t at = CODE_ADDR + OFF(exec_bp_mid_at, exec_bp_mid_start);
+    reset_pm32(exec_bp_mid_start, exec_bp_mid_end);
+    for (unsigned round = 1; round <= 3; round++) {
+        g_test_message("round %u", round);
+        g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+        g_assert_cmphex(env->regs[R_EBP], ==, 1);
+        g_assert_cmphex(env->regs[R_EBX], ==, 1);
+        g_assert_cmphex(env->regs[R_ECX], ==, round);       /* before the ADD ran */
+        g_assert_cmphex(env->regs[R_EDX], ==, round - 1);
+        g_assert_cmphex(env->dr[6] & 0xf, ==, 4);
+        g_assert_cmphex(rd32(RING0_STACK - 0x800 - 12), ==, at);
+        /* Resume at the breakpoint with RF set: the ADD runs once, the
+         * loop comes back and the breakpoint fires again. */
+        env->halted = false;
+        env->rip = at;
+        env->regs[R_ESP] = RING0_STACK - 0x800;
+        x86_cpu_set_eflags(env, rd32(RING0_STACK - 0x800 - 4) | RF_MASK);
+        env->regs[R_EBP] = 0;
+    }
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EBP], ==, 0);
+    g_assert_cmphex(env->regs[R_EBX], ==, 2);
+    g_assert_cmphex(env->regs[R_EDX], ==, 3);
+    g_assert_false(x86_cpu_get_eflags(env) & RF_MASK);
+}
+
+static void test_io_breakpoint(void)
+{
+    reset_pm32(io_bp_start, io_bp_end);
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EBP], ==, 1);
+    g_assert_cmphex(env->regs[R_EBX], ==, 2);
+    g_assert_cmphex(env->dr[6] & 0xf, ==, 8);
+    /* A trap: the saved EIP is the next instruction. */
+    g_assert_cmphex(rd32(RING0_STACK - 0x800 - 12), ==, CODE_ADDR + OFF(io_bp_after, io_bp_start));
+}
+
+static void test_global_pages(void)
+{
+    reset_pm32(global_pages_start, global_pages_end);
+    enter_long_mode();
+    wr64(PT_ADDR + 0x2000 + 5 * 8, 0xa00000 | 0x183);
+    wr64(PT_ADDR + 0x2000 + 6 * 8, 0xc00000 | 0x83);
+    /* Different TLB slots: 0xa01000, 0xc02000. */
+    wr64(0xa01000, 0x1111);
+    wr64(0xc02000, 0x3333);
+    wr64(0xe01000, 0x2222);
+    wr64(0xe02000, 0x2222);
+    env->cr[4] |= CR4_PGE;
+    env->regs[R_EBP] = 0xffff;
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EBP], ==, 0xffff);
+    g_assert_cmphex(env->regs[R_EBX], ==, 0x3333);
+    g_assert_cmphex(env->regs[R_EDX], ==, 0x1111);
+    g_assert_cmphex(env->regs[R_ESI], ==, 0x2222);
+    g_assert_cmphex(env->regs[R_EDI], ==, 0x2222);
+    g_assert_cmphex(env->regs[R_R8], ==, 0x1111);
+    g_assert_cmphex(env->regs[R_R9], ==, 0x2222);
+    g_assert_cmphex(env->regs[R_R10], ==, 0x2222);
+}
+
+static void test_nmi_blocking(void)
+{
+    reset_pm32(nmi_block_start, nmi_block_end);
+    wr64(IDT_ADDR + 2 * 8,
+         gate_desc(SEL_CODE32, CODE_ADDR + OFF(nmi_block_handler, nmi_block_start), 0xe, 0, 0));
+    env->regs[R_EBX] = 0;
+    env->regs[R_ECX] = 0;
+    env->regs[R_EDX] = 0;
+    cpu->interrupt_request |= CPU_INTERRUPT_NMI;
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_ECX], ==, 1);           /* in the handler */
+    g_assert_true(env->nmi_masked);
+
+    /* A second NMI while the handler runs: blocked, the HLT stays halted. */
+    cpu->interrupt_request |= CPU_INTERRUPT_NMI;
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_ECX], ==, 1);
+    g_assert_cmphex(env->regs[R_EDX], ==, 0);
+
+    /* Leave the HLT: the IRET unblocks, the pending NMI comes next. */
+    env->halted = false;
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EDX], ==, 1);
+    g_assert_cmphex(env->regs[R_ECX], ==, 2);
+    g_assert_cmphex(env->regs[R_EBX], ==, 0);           /* main code not started */
+    g_assert_false(cpu->interrupt_request & CPU_INTERRUPT_NMI);
+
+    /* Back to the main loop, which runs to its end. */
+    env->halted = false;
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EDX], ==, 2);
+    g_assert_cmphex(env->regs[R_EBX], ==, 2);
+    g_assert_false(env->nmi_masked);
+}
+
+static int ack_vector_13(void *opaque, CPUState *cs)
+{
+    cs->interrupt_request &= ~(unsigned)CPU_INTERRUPT_HARD;
+    return 13;
+}
+
+/* A fault while delivering an external interrupt is taken alone, also for
+ * an interrupt on a contributory exception's vector: #NP(13*8+2+EXT), not
+ * #DF. */
+static void test_external_interrupt_fault(void)
+{
+    reset_pm32(ext_np_start, ext_np_end);
+    wr64(IDT_ADDR + 13 * 8,
+         gate_desc(SEL_CODE32, stub_addr(13), 0xe, 0, 0) & ~(1ull << 47));
+    x86_cpu_set_eflags(env, x86_cpu_get_eflags(env) | IF_MASK);
+    env->regs[R_EBP] = 0xffff;
+    cpu_set_interrupt_ack(ack_vector_13, NULL);
+    cpu->interrupt_request |= CPU_INTERRUPT_HARD;
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    cpu_set_interrupt_ack(NULL, NULL);
+    g_assert_cmphex(env->regs[R_EBP], ==, 11);
+    g_assert_cmphex(env->regs[R_ESI], ==, 13 * 8 + 2 + 1);
+}
+
+static void test_exec_breakpoint_mid_block64(void)
+{
+    uint32_t at = CODE_ADDR + OFF(exec_bp_mid64_at, exec_bp_mid64_start);
+    reset_pm32(exec_bp_mid64_start, exec_bp_mid64_end);
+    enter_long_mode();
+    for (unsigned round = 1; round <= 3; round++) {
+        g_test_message("round %u", round);
+        g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+        g_assert_cmphex(env->regs[R_EBP], ==, 1);
+        g_assert_cmphex(env->regs[R_EBX], ==, 1);
+        g_assert_cmphex(env->regs[R_ECX], ==, round);
+        g_assert_cmphex(env->regs[R_EDX], ==, round - 1);
+        g_assert_cmphex(env->dr[6] & 0xf, ==, 4);
+        env->halted = false;
+        env->rip = at;
+        env->regs[R_ESP] = 0x190000;
+        x86_cpu_set_eflags(env, x86_cpu_get_eflags(env) | RF_MASK);
+        env->regs[R_EBP] = 0;
+    }
+    g_assert_cmpint(run(), ==, VCPU_EXIT_HALT);
+    g_assert_cmphex(env->regs[R_EBP], ==, 0);
+    g_assert_cmphex(env->regs[R_EBX], ==, 2);
+    g_assert_cmphex(env->regs[R_EDX], ==, 3);
+}
+
 typedef struct SegCase {
     const char *name;
     const uint8_t *start, *end;
@@ -1307,6 +1600,11 @@ static void test_segment_checks(void)
         { "read-only", seg_readonly_start, seg_readonly_end, false, 13, 2 },
         { "null", seg_null_start, seg_null_end, false, 13, 1 },
         { "cs-write", seg_cs_write_start, seg_cs_write_end, false, 13, 2 },
+        { "cs-write-sreg", seg_cs_write_sreg_start, seg_cs_write_sreg_end, false, 13, 1 },
+        { "cs-write-sgdt", seg_cs_write_sgdt_start, seg_cs_write_sgdt_end, false, 13, 1 },
+        { "cs-write-smsw", seg_cs_write_smsw_start, seg_cs_write_smsw_end, false, 13, 1 },
+        { "cs-write-str", seg_cs_write_str_start, seg_cs_write_str_end, false, 13, 1 },
+        { "limit-lgdt", seg_limit_lgdt_start, seg_limit_lgdt_end, false, 13, 1 },
         { "execute-only", seg_xo_read_start, seg_xo_read_end, false, 13, 1 },
         { "expand-down", seg_expdown_start, seg_expdown_end, true, 12, 2 },
     };
@@ -1358,6 +1656,12 @@ int main(int argc, char **argv)
     g_test_add_func("/tcg/system/debug-gd", test_debug_gd);
     g_test_add_func("/tcg/system/data-breakpoint", test_data_breakpoint);
     g_test_add_func("/tcg/system/exec-breakpoint", test_exec_breakpoint);
+    g_test_add_func("/tcg/system/exec-breakpoint-mid-block64", test_exec_breakpoint_mid_block64);
+    g_test_add_func("/tcg/system/external-interrupt-fault", test_external_interrupt_fault);
+    g_test_add_func("/tcg/system/nmi-blocking", test_nmi_blocking);
+    g_test_add_func("/tcg/system/global-pages", test_global_pages);
+    g_test_add_func("/tcg/system/io-breakpoint", test_io_breakpoint);
+    g_test_add_func("/tcg/system/exec-breakpoint-mid-block", test_exec_breakpoint_mid_block);
     g_test_add_func("/tcg/system/icebp", test_icebp);
     g_test_add_func("/tcg/system/cr4-unsupported", test_cr4_unsupported);
     g_test_add_func("/tcg/system/reserved-bits", test_reserved_bits);

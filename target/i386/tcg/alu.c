@@ -841,7 +841,7 @@ void op_mov_reg_imm(TcgCpu *c, const Insn *i)
 static inline uint64_t moffs_linear(TcgCpu *c, const Insn *i, bool write)
 {
     seg_check(c, i->seg, i->imm, i->opsize, write);
-    return seg_linear(c, i->seg, i->imm);
+    return insn_linear_ea(c, i, i->imm);
 }
 
 /* A0/A1: mov AL/eAX, moffs */
@@ -1283,7 +1283,7 @@ void op_xlat(TcgCpu *c, const Insn *i)
 {
     CPUX86State *env = c->env;
     uint64_t off = addr_trunc(env->regs[R_EBX] + (env->regs[R_EAX] & 0xff), i->addrsize);
-    set_reg(env, R_EAX, 1, ld_data(c, seg_linear(c, i->seg, off), 1));
+    set_reg(env, R_EAX, 1, ld_data(c, insn_linear_ea(c, i, off), 1));
 }
 
 void op_nop(TcgCpu *c, const Insn *i)
@@ -1302,14 +1302,18 @@ static inline uint64_t str_reg(CPUX86State *env, unsigned r, unsigned asz)
 
 /* Linear addresses of the source (seg:rSI, seg overridable) and the
  * destination (ES:rDI) of a string instruction. */
-static inline uint64_t str_src(TcgCpu *c, const Insn *i)
+static inline uint64_t str_src(TcgCpu *c, const Insn *i, unsigned size)
 {
-    return seg_linear(c, i->seg, str_reg(c->env, R_ESI, i->addrsize));
+    uint64_t off = str_reg(c->env, R_ESI, i->addrsize);
+    seg_check(c, i->seg, off, size, false);
+    return str_linear_src(c, i, off);
 }
 
-static inline uint64_t str_dst(TcgCpu *c, const Insn *i)
+static inline uint64_t str_dst(TcgCpu *c, const Insn *i, unsigned size, bool write)
 {
-    return seg_linear(c, R_ES, str_reg(c->env, R_EDI, i->addrsize));
+    uint64_t off = str_reg(c->env, R_EDI, i->addrsize);
+    seg_check(c, R_ES, off, size, write);
+    return seg_linear(c, R_ES, off);
 }
 
 static inline void str_advance(CPUX86State *env, unsigned r, unsigned asz, int64_t delta)
@@ -1372,7 +1376,7 @@ void op_lods(TcgCpu *c, const Insn *i)
     unsigned size = i->opsize;
     int64_t d = str_delta(env, size);
     REP_LOOP({
-        uint64_t v = ld_data(c, str_src(c, i), size);
+        uint64_t v = ld_data(c, str_src(c, i, size), size);
         set_reg(env, R_EAX, size, v);
         str_advance(env, R_ESI, i->addrsize, d);
     }, false);
@@ -1393,11 +1397,11 @@ void op_cmps(TcgCpu *c, const Insn *i)
         uint64_t a;
         uint64_t b;
         if (src_first) {
-            a = ld_data(c, str_src(c, i), size);
-            b = ld_data(c, str_dst(c, i), size);
+            a = ld_data(c, str_src(c, i, size), size);
+            b = ld_data(c, str_dst(c, i, size, false), size);
         } else {
-            b = ld_data(c, str_dst(c, i), size);
-            a = ld_data(c, str_src(c, i), size);
+            b = ld_data(c, str_dst(c, i, size, false), size);
+            a = ld_data(c, str_src(c, i, size), size);
         }
         alu_compute(ALU_SUB, size, a, b, 0, &cc);
         cc_commit(env, &cc);
@@ -1415,7 +1419,7 @@ void op_scas(TcgCpu *c, const Insn *i)
     uint64_t a = get_reg(env, R_EAX, size);
     CcState cc = { 0 };
     REP_LOOP({
-        uint64_t b = ld_data(c, str_dst(c, i), size);
+        uint64_t b = ld_data(c, str_dst(c, i, size, false), size);
         alu_compute(ALU_SUB, size, a, b, 0, &cc);
         cc_commit(env, &cc);
         str_advance(env, R_EDI, i->addrsize, d);
@@ -1430,7 +1434,7 @@ void op_ins(TcgCpu *c, const Insn *i)
     uint16_t port = env->regs[R_EDX] & 0xffff;
     check_io_permission(c, port, size);
     REP_LOOP({
-        uint64_t la = str_dst(c, i);
+        uint64_t la = str_dst(c, i, size, true);
         /* Probe the destination first so a fault does not lose port data. */
         tcg_probe_write_host(c, la, size, cur_mmu(c));
         st_data(c, la, tcg_io_read(c, port, size), size);
@@ -1446,7 +1450,7 @@ void op_outs(TcgCpu *c, const Insn *i)
     uint16_t port = env->regs[R_EDX] & 0xffff;
     check_io_permission(c, port, size);
     REP_LOOP({
-        uint64_t v = ld_data(c, str_src(c, i), size);
+        uint64_t v = ld_data(c, str_src(c, i, size), size);
         tcg_io_write(c, port, v, size);
         str_advance(env, R_ESI, i->addrsize, d);
     }, false);

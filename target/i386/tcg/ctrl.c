@@ -144,7 +144,7 @@ void op_pop_rm(TcgCpu *c, const Insn *i)
     ea = insn_ea(env, i);
     env->regs[R_ESP] = old_sp;
     seg_check(c, i->seg, ea, i->opsize, true);
-    la = seg_linear(c, i->seg, ea);
+    la = insn_linear_ea(c, i, ea);
     st_data(c, la, v, i->opsize);
     env->regs[R_ESP] = new_sp;
 }
@@ -291,7 +291,7 @@ void op_call_far(TcgCpu *c, const Insn *i)
 
 static void load_far_pointer(TcgCpu *c, const Insn *i, uint16_t *sel, uint64_t *off)
 {
-    uint64_t la = insn_linear(c, i);
+    uint64_t la = insn_linear_access(c, i, i->opsize + 2, false);
     unsigned osz = i->opsize;
     *off = ld_data(c, la, osz);
     *sel = (uint16_t)ld_data(c, la + osz, 2);
@@ -320,6 +320,8 @@ void op_retf(TcgCpu *c, const Insn *i)
 
 void op_iret(TcgCpu *c, const Insn *i)
 {
+    /* Any IRET ends NMI blocking, even one that faults. */
+    c->env->nmi_masked = false;
     do_iret(c, i->opsize);
 }
 
@@ -355,7 +357,7 @@ void op_int1(TcgCpu *c, const Insn *i)
 
 void op_bound(TcgCpu *c, const Insn *i)
 {
-    uint64_t la = insn_linear(c, i);
+    uint64_t la = insn_linear_access(c, i, 2 * i->opsize, false);
     unsigned size = i->opsize;
     int64_t lo = sext(ld_data(c, la, size), size);
     int64_t hi = sext(ld_data(c, la + size, size), size);

@@ -812,7 +812,7 @@ TranslationBlock *x86_translate_tb(TcgCpu *c, uint64_t pc, uint64_t cs_base, uin
     static __thread Insn buf[TB_MAX_INSNS];
     TranslationBlock *tb;
     DecodeCtx d = { .c = c, .cs_base = cs_base };
-    unsigned n = 0, max = (flags & HF_TF) ? 1 : TB_MAX_INSNS;
+    unsigned n = 0, max = (flags & (HF_TF | HF_INSN_BP)) ? 1 : TB_MAX_INSNS;
     uint32_t cflags = 0;
     uint64_t eip = pc - cs_base, jmp0 = ~(uint64_t)0, jmp1 = ~(uint64_t)0;
     uint64_t end_linear = pc;
@@ -884,7 +884,7 @@ TranslationBlock *x86_translate_tb(TcgCpu *c, uint64_t pc, uint64_t cs_base, uin
             break;
         }
     }
-    if (flags & HF_TF) {
+    if (flags & (HF_TF | HF_INSN_BP)) {
         cflags |= TB_NOCHAIN;
     }
 

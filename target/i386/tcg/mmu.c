@@ -12,6 +12,7 @@
 #define PTE_A    (1ull << 5)
 #define PTE_D    (1ull << 6)
 #define PTE_PS   (1ull << 7)
+#define PTE_G    (1ull << 8)
 #define PTE_NX   (1ull << 63)
 #define PTE_ADDR 0x000ffffffffff000ull
 #define PTE_ADDR_ALL 0x000fffffffffffffull   /* bits 51..0: reserved above MAXPHYADDR */
@@ -59,6 +60,7 @@ bool x86_tlb_fill(TcgCpu *c, uint64_t addr, MMUAccessType access, int mmu_idx, b
         out->phys = addr & 0xfffff000u;
         out->prot = PAGE_READ | PAGE_WRITE | PAGE_EXEC;
         out->large_page = false;
+        out->global = false;
         return true;
     }
 
@@ -207,5 +209,7 @@ bool x86_tlb_fill(TcgCpu *c, uint64_t addr, MMUAccessType access, int mmu_idx, b
     }
     out->phys = (base | (addr & (page_size - 1))) & ~(uint64_t)(KESTREL_PAGE_SIZE - 1);
     out->large_page = page_size > KESTREL_PAGE_SIZE;
+    /* G counts on the leaf only (a 4 KiB PTE or a PS=1 directory entry). */
+    out->global = (env->cr[4] & CR4_PGE) && (final & PTE_G);
     return true;
 }

@@ -13,6 +13,7 @@
 /* ---- mode bits ---- */
 
 static bool data_breakpoints_enabled(const CPUX86State *env);
+static bool insn_breakpoints_enabled(const CPUX86State *env);
 
 /* Segments whose data accesses need limit/rights checks (bit per R_*):
  * all but flat writable expand-up data segments; CS always in protected
@@ -81,6 +82,9 @@ uint32_t x86_recompute_hflags(const CPUX86State *env)
     }
     if ((env->dr[7] & 0xff) && data_breakpoints_enabled(env)) {
         f |= HF_DATA_BP;
+    }
+    if ((env->dr[7] & 0xff) && insn_breakpoints_enabled(env)) {
+        f |= HF_INSN_BP;
     }
     return f;
 }
@@ -164,10 +168,22 @@ void data_access_check_slow(TcgCpu *c, uint64_t la, unsigned size, bool write)
     }
 }
 
+static bool insn_breakpoints_enabled(const CPUX86State *env)
+{
+    for (unsigned n = 0; n < 4; n++) {
+        if (DR7_ENABLED(env->dr[7], n) && DR7_RW(env->dr[7], n) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* At a block boundary: takes the #DB trap of data breakpoints the last
  * instruction hit, then checks instruction breakpoints at the block's first
- * instruction (a fault, suppressed once by RF). Instruction breakpoints
- * inside a block are not seen (see docs/tcg.md). */
+ * instruction (a fault, suppressed once by RF, which is cleared here: the
+ * instruction it covered is about to run). While an instruction breakpoint
+ * is enabled every block is one instruction and unchained (HF_INSN_BP), so
+ * this sees every instruction start. */
 static void debug_at_block_start(CPUX86State *env, uint64_t pc)
 {
     TcgCpu *c = tcg_cpu(container_of(env, CPUState, env));
@@ -194,7 +210,7 @@ static void debug_at_block_start(CPUX86State *env, uint64_t pc)
 void x86_tcg_get_tb_key(CPUX86State *env, uint64_t *pc, uint64_t *cs_base, uint32_t *flags)
 {
     uint32_t f;
-    if (__builtin_expect(env->pending_dr6 || (env->dr[7] & 0xff), 0)) {
+    if (__builtin_expect(env->pending_dr6 || (env->dr[7] & 0xff) || (env->eflags & RF_MASK), 0)) {
         debug_at_block_start(env, (env->efer & EFER_LMA) && (env->segs[R_CS].flags & DESC_L_MASK)
                                   ? env->rip : (uint32_t)(env->segs[R_CS].base + env->rip));
     }
@@ -674,7 +690,7 @@ static void switch_task(TcgCpu *c, uint16_t tss_sel, uint32_t lo, uint32_t hi, i
     env->cr[0] |= CR0_TS;
     if (new32 && (env->cr[0] & CR0_PG)) {
         env->cr[3] = n_cr3;
-        tlb_flush(c);
+        tlb_flush_nonglobal(c);
     }
     env->rip = n_eip;
     if (new32) {
@@ -1194,6 +1210,30 @@ void do_iret(TcgCpu *c, unsigned opsize)
 
 /* ---- I/O permission ---- */
 
+/* I/O breakpoints (DR7 R/W 10, defined with CR4.DE): a hit records the
+ * #DB trap taken after the instruction (at the next block lookup, as for
+ * data breakpoints; a fault of the instruction drops it). A REP INS/OUTS
+ * stops after the element, so the trap comes between iterations. */
+static void io_breakpoint_check(TcgCpu *c, uint16_t port, unsigned size)
+{
+    CPUX86State *env = c->env;
+    uint64_t dr7 = env->dr[7];
+
+    if (!(dr7 & 0xff) || !(env->cr[4] & CR4_DE)) {
+        return;
+    }
+    for (unsigned n = 0; n < 4; n++) {
+        unsigned len = DR7_LEN(dr7, n);
+        uint32_t blen = len == 0 ? 1 : len == 1 ? 2 : len == 3 ? 4 : 8;
+        uint32_t start = (uint32_t)(env->dr[n] & 0xffff) & ~(blen - 1);
+        if (DR7_ENABLED(dr7, n) && DR7_RW(dr7, n) == 2 && port <= start + blen - 1 &&
+            start <= (uint32_t)port + size - 1) {
+            env->pending_dr6 |= 1u << n;
+            tcg_stop_tb(c);
+        }
+    }
+}
+
 void check_io_permission(TcgCpu *c, uint16_t port, unsigned size)
 {
     CPUX86State *env = c->env;
@@ -1203,10 +1243,13 @@ void check_io_permission(TcgCpu *c, uint16_t port, unsigned size)
     uint64_t off;
     uint16_t bits;
 
+    io_breakpoint_check(c, port, size);
     if (!(env->cr[0] & CR0_PE) || (!(env->eflags & VM_MASK) && (unsigned)cpl <= iopl)) {
         return;
     }
-    if (!(env->tr.flags & DESC_P_MASK) || (type & 7) != 3 || env->tr.limit < 0x67) {
+    /* Only a (busy) 32-bit or 64-bit TSS has an I/O bitmap; a 16-bit one
+     * (type 3) means #GP. */
+    if (!(env->tr.flags & DESC_P_MASK) || (type & 0xf) != 0xb || env->tr.limit < 0x67) {
         raise_exception_err(c, EXCP_GP, 0);
     }
     off = cpu_lduw(c, env->tr.base + 0x66, MMU_IDX_KERNEL) + (port >> 3);
@@ -1594,8 +1637,10 @@ bool x86_tcg_check_interrupts(TcgCpu *c)
         return false;       /* the data breakpoint trap of the last instruction first */
     }
 
-    if (req & CPU_INTERRUPT_NMI) {
+    if ((req & CPU_INTERRUPT_NMI) && !env->nmi_masked) {
+        /* Further NMIs stay pending until the next IRET (op_iret). */
         __atomic_fetch_and(&cs->interrupt_request, ~(unsigned)CPU_INTERRUPT_NMI, __ATOMIC_SEQ_CST);
+        env->nmi_masked = true;
         c->excp_delivering = EXCP_NMI;
         do_interrupt(c, EXCP_NMI, false, true, false, 0, env->rip);
         c->excp_delivering = -1;
@@ -1607,7 +1652,10 @@ bool x86_tcg_check_interrupts(TcgCpu *c)
             return false;
         }
         vector &= 0xff;
-        c->excp_delivering = vector;
+        /* External interrupts are benign for #DF, whatever their vector
+         * (a PIC left at vectors 8-15): a fault while delivering one is
+         * taken alone. */
+        c->excp_delivering = -1;
         do_interrupt(c, vector, false, true, false, 0, env->rip);
         c->excp_delivering = -1;
         return true;
@@ -1706,7 +1754,7 @@ void x86_write_cr(TcgCpu *c, int cr, uint64_t val)
             val = (uint32_t)val;
         }
         env->cr[3] = val;
-        tlb_flush(c);
+        tlb_flush_nonglobal(c);
         break;
     case 4: {
         uint64_t supported = cr4_supported(env);

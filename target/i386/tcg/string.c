@@ -137,7 +137,7 @@ static void movs_one(TcgCpu *c, const Insn *i)
     int64_t d = (env->eflags & DF_MASK) ? -(int64_t)size : (int64_t)size;
     uint64_t off_s = str_reg(env, R_ESI, asz), off_d = str_reg(env, R_EDI, asz), v;
     seg_check(c, i->seg, off_s, size, false);
-    v = ld_data(c, seg_linear(c, i->seg, off_s), size);
+    v = ld_data(c, str_linear_src(c, i, off_s), size);
     seg_check(c, R_ES, off_d, size, true);
     st_data(c, seg_linear(c, R_ES, off_d), v, size);
     str_advance(env, R_ESI, asz, d);
@@ -181,14 +181,21 @@ static uint64_t movs_run(TcgCpu *c, const Insn *i, uint64_t count, int mmu)
     unsigned size = i->opsize, asz = i->addrsize;
     bool down = (env->eflags & DF_MASK) != 0;
     uint64_t off_s = str_reg(env, R_ESI, asz), off_d = str_reg(env, R_EDI, asz);
-    uint64_t la_s = seg_linear(c, i->seg, off_s), la_d = seg_linear(c, R_ES, off_d);
-    uint64_t n = MIN(count, MIN(elements_in_page(la_s, off_s, asz, size, down),
-                                elements_in_page(la_d, off_d, asz, size, down)));
-    uint64_t bytes = n * size, back = down ? bytes - size : 0;
+    uint64_t la_s, la_d, n, bytes, back;
     uint8_t *hs, *hd;
 
-    if (n == 0 || seg_needs_check(c, i->seg) || seg_needs_check(c, R_ES) ||
-        align_checked(c, size)) {
+    /* Segments with checks take the element path (movs_one), which checks
+     * the source before the destination as the hardware does. */
+    if (seg_needs_check(c, i->seg) || seg_needs_check(c, R_ES) || align_checked(c, size)) {
+        return 0;
+    }
+    la_s = str_linear_src(c, i, off_s);
+    la_d = seg_linear(c, R_ES, off_d);
+    n = MIN(count, MIN(elements_in_page(la_s, off_s, asz, size, down),
+                       elements_in_page(la_d, off_d, asz, size, down)));
+    bytes = n * size;
+    back = down ? bytes - size : 0;
+    if (n == 0) {
         return 0;
     }
     /* Source first: its fault comes first element-wise too. */

@@ -99,7 +99,7 @@ void op_mov_rm_sreg(TcgCpu *c, const Insn *i)
         raise_exception(c, EXCP_UD);
     }
     if (i->is_mem) {
-        la = insn_linear(c, i);
+        la = insn_linear_access(c, i, 2, true);
         st_data(c, la, env->segs[i->reg].selector, 2);
     } else {
         set_reg(env, i->rm, i->opsize == 2 ? 2 : i->opsize, env->segs[i->reg].selector);
@@ -125,7 +125,7 @@ void op_mov_sreg_rm(TcgCpu *c, const Insn *i)
 void op_lxs(TcgCpu *c, const Insn *i)
 {
     CPUX86State *env = c->env;
-    uint64_t la = insn_linear(c, i);
+    uint64_t la = insn_linear_access(c, i, i->opsize + 2, false);
     uint64_t off = ld_data(c, la, i->opsize);
     uint16_t sel = (uint16_t)ld_data(c, la + i->opsize, 2);
     load_seg(c, i->sub, sel);
@@ -530,7 +530,7 @@ void op_grp6(TcgCpu *c, const Insn *i)
     case 1: {
         uint16_t v = op == 0 ? env->ldt.selector : env->tr.selector;
         if (i->is_mem) {
-            st_data(c, insn_linear(c, i), v, 2);
+            st_data(c, insn_linear_access(c, i, 2, true), v, 2);
         } else {
             set_reg(env, i->rm, i->opsize, v);
         }
@@ -694,7 +694,7 @@ void op_grp7(TcgCpu *c, const Insn *i)
     case 0:     /* SGDT */
     case 1: {   /* SIDT */
         DescriptorTable *dt = op == 0 ? &env->gdt : &env->idt;
-        uint64_t la = insn_linear(c, i);
+        uint64_t la = insn_linear_access(c, i, code64 ? 10 : 6, true);
         if ((env->cr[4] & CR4_UMIP) && x86_cpl(env) > 0) {
             raise_exception_err(c, EXCP_GP, 0);
         }
@@ -709,7 +709,7 @@ void op_grp7(TcgCpu *c, const Insn *i)
     case 2:     /* LGDT */
     case 3: {   /* LIDT */
         DescriptorTable *dt = op == 2 ? &env->gdt : &env->idt;
-        uint64_t la = insn_linear(c, i), base;
+        uint64_t la = insn_linear_access(c, i, code64 ? 10 : 6, false), base;
         uint16_t limit;
         require_cpl0(c);
         limit = (uint16_t)ld_data(c, la, 2);
@@ -726,13 +726,13 @@ void op_grp7(TcgCpu *c, const Insn *i)
         return;
     }
     case 4: {   /* SMSW m16 */
-        st_data(c, insn_linear(c, i), env->cr[0] & 0xffff, 2);
+        st_data(c, insn_linear_access(c, i, 2, true), env->cr[0] & 0xffff, 2);
         return;
     }
     case 6: {   /* LMSW m16 */
         uint64_t v;
         require_cpl0(c);
-        v = ld_data(c, insn_linear(c, i), 2);
+        v = ld_data(c, insn_linear_access(c, i, 2, false), 2);
         x86_write_cr(c, 0, (env->cr[0] & ~(uint64_t)0xe) | (v & 0xf) | (env->cr[0] & CR0_PE));
         return;
     }

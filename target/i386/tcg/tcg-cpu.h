@@ -284,6 +284,21 @@ static inline uint64_t insn_linear_access(TcgCpu *c, const Insn *i, unsigned siz
     return insn_linear_ea(c, i, ea);
 }
 
+/* Linear address of a string instruction's source seg:rSI at offset off
+ * (segment limit/rights checked by the caller): in 64-bit mode an SS
+ * override with a non-canonical rSI is #SS(0). */
+static inline uint64_t str_linear_src(TcgCpu *c, const Insn *i, uint64_t off)
+{
+    if (__builtin_expect(i->seg == R_SS, 0) && (c->tb_flags & HF_CS64) &&
+        (uint64_t)((int64_t)(off << 16) >> 16) != off) {
+        raise_exception_err(c, EXCP_SS, 0);
+    }
+    if (c->tb_flags & HF_CS64) {
+        return i->seg >= R_FS ? off + c->env->segs[i->seg].base : off;
+    }
+    return (uint32_t)(off + c->env->segs[i->seg].base);
+}
+
 /* ---- memory ---- */
 /* Checks on every data access, off unless a TB flag asks for them:
  * HF_ALIGN_CHECK (CPL 3, CR0.AM and EFLAGS.AC): misaligned is #AC(0);
@@ -291,6 +306,10 @@ static inline uint64_t insn_linear_access(TcgCpu *c, const Insn *i, unsigned siz
  * trap taken after the instruction (seg.c). */
 #define HF_ALIGN_CHECK (1u << 22)
 #define HF_DATA_BP     (1u << 24)
+/* A DR7 instruction breakpoint (R/W 00) is enabled: TBs are one
+ * instruction long and never chained, so every instruction start goes
+ * through the block lookup, where breakpoints are checked (seg.c). */
+#define HF_INSN_BP     (1u << 25)
 void data_access_check_slow(TcgCpu *c, uint64_t la, unsigned size, bool write);
 static inline __attribute__((always_inline))
 void data_access_check(TcgCpu *c, uint64_t la, unsigned size, bool write)
