@@ -42,6 +42,7 @@ static const char *const socket_keys[] = {
 };
 
 static void socket_listen_start(Chardev *chr);
+static void socket_mark_broken(Chardev *chr);
 
 static void drop_received_fds(SocketState *s)
 {
@@ -199,14 +200,8 @@ static int socket_write(Chardev *chr, const uint8_t *buf, int len)
     }
     chardev_fd_write(s->client_fd, buf, len, &chr->out_congested, &error);
     if (error) {
-        /* The client is gone (EPIPE, ECONNRESET): stop writing to it and
-         * let the main thread drop it. */
-        chr->out_broken = true;
-        if (!s->hangup_check) {
-            s->hangup_check = g_idle_source_new();
-            g_source_set_callback(s->hangup_check, socket_hangup_check, chr, NULL);
-            g_source_attach(s->hangup_check, main_loop_context());
-        }
+        /* The client is gone (EPIPE, ECONNRESET). */
+        socket_mark_broken(chr);
     }
     return len;
 }
@@ -232,6 +227,7 @@ static ssize_t socket_read(Chardev *chr, uint8_t *buf, size_t len)
         .msg_control = control.buf, .msg_controllen = sizeof(control.buf),
     };
     ssize_t n = recvmsg(chr->in_fd, &msg, MSG_CMSG_CLOEXEC);
+    bool replaced = false;
 
     if (n < 0) {
         return n;
@@ -239,6 +235,13 @@ static ssize_t socket_read(Chardev *chr, uint8_t *buf, size_t len)
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
             continue;
+        }
+        /* As with QEMU, fds belong to the read that brought them: new ones
+         * replace those no command took, so a later getfd without fds
+         * cannot pick up a stale one. */
+        if (!replaced) {
+            drop_received_fds(s);
+            replaced = true;
         }
         size_t nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
         for (size_t i = 0; i < nfds; i++) {
@@ -257,6 +260,7 @@ static ssize_t socket_read(Chardev *chr, uint8_t *buf, size_t len)
 int chardev_take_received_fd(Chardev *chr)
 {
     SocketState *s;
+    int fd;
 
     if (!chr || chr->backend != &chardev_socket_backend || !chr->opaque) {
         return -1;
@@ -265,7 +269,81 @@ int chardev_take_received_fd(Chardev *chr)
     if (g_queue_is_empty(&s->received_fds)) {
         return -1;
     }
-    return GPOINTER_TO_INT(g_queue_pop_head(&s->received_fds));
+    fd = GPOINTER_TO_INT(g_queue_pop_head(&s->received_fds));
+    /* The others that came with it are not for anyone (QEMU closes them). */
+    drop_received_fds(s);
+    return fd;
+}
+
+static bool is_plain_socket(const Chardev *chr)
+{
+    return chr && chr->backend == &chardev_socket_backend && chr->opaque && !chr->mux;
+}
+
+/* out_lock held: the client is gone; stop writing, let the main thread
+ * drop it. */
+static void socket_mark_broken(Chardev *chr)
+{
+    SocketState *s = chr->opaque;
+
+    chr->out_broken = true;
+    if (!s->hangup_check) {
+        s->hangup_check = g_idle_source_new();
+        g_source_set_callback(s->hangup_check, socket_hangup_check, chr, NULL);
+        g_source_attach(s->hangup_check, main_loop_context());
+    }
+}
+
+int chardev_write_nonblock(Chardev *chr, const uint8_t *buf, int len)
+{
+    SocketState *s;
+    int done = 0;
+
+    if (!is_plain_socket(chr)) {
+        return chardev_write(chr, buf, len);
+    }
+    s = chr->opaque;
+    g_mutex_lock(&chr->out_lock);
+    if (chr->closed || s->client_fd < 0 || chr->out_broken) {
+        g_mutex_unlock(&chr->out_lock);
+        return -1;
+    }
+    while (done < len) {
+        ssize_t n = send(s->client_fd, buf + done, (size_t)(len - done),
+                         MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) {
+            done += (int)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            break;
+        } else {
+            socket_mark_broken(chr);
+            done = -1;
+            break;
+        }
+    }
+    g_mutex_unlock(&chr->out_lock);
+    return done;
+}
+
+GSource *chardev_add_out_watch(Chardev *chr, gboolean (*fn)(gint fd, GIOCondition cond,
+                                                        gpointer opaque), void *opaque)
+{
+    SocketState *s;
+    GSource *src;
+
+    if (!is_plain_socket(chr)) {
+        return NULL;
+    }
+    s = chr->opaque;
+    if (s->client_fd < 0) {
+        return NULL;
+    }
+    src = g_unix_fd_source_new(s->client_fd, G_IO_OUT | G_IO_HUP | G_IO_ERR);
+    g_source_set_callback(src, G_SOURCE_FUNC(fn), opaque, NULL);
+    g_source_attach(src, main_loop_context());
+    return src;
 }
 
 void chardev_disconnect_client(Chardev *chr)

@@ -12,6 +12,7 @@
 #include "monitor/qmp.h"
 #include "chardev/char.h"
 #include "kestrel/keyval.h"
+#include "kestrel/log.h"
 #include "sysemu/main-loop.h"
 #include <unistd.h>
 
@@ -27,7 +28,17 @@ typedef struct Monitor {
     GString *replies;          /* written by the next step */
     GSource *step;
     bool connected;
+    /* Output the client has not taken yet: written as the socket drains.
+     * While it holds more than MONITOR_OUTPUT_PAUSE bytes, no input is read
+     * and no command runs (a client that never reads costs nothing); events
+     * alone past MONITOR_OUTPUT_MAX drop the client. */
+    GString *outbuf;
+    gsize out_done;            /* bytes of outbuf already written */
+    GSource *out_watch;
 } Monitor;
+
+#define MONITOR_OUTPUT_PAUSE    (64u << 10)
+#define MONITOR_OUTPUT_MAX      (16u << 20)
 
 /* A message text from the splitter, or the error the splitter reported. */
 typedef struct QueuedMessage {
@@ -41,12 +52,105 @@ typedef struct QueuedMessage {
 static GPtrArray *monitors;
 static unsigned compat_monitor_count;
 
-static void monitor_write_line(Monitor *mon, JsonNode *msg)
+static void monitor_schedule_step(Monitor *mon);
+static void monitor_try_output(Monitor *mon);
+
+static gsize monitor_output_pending(Monitor *mon)
+{
+    return mon->outbuf->len - mon->out_done;
+}
+
+static bool monitor_output_full(Monitor *mon)
+{
+    return monitor_output_pending(mon) > MONITOR_OUTPUT_PAUSE;
+}
+
+static void monitor_drop_output(Monitor *mon)
+{
+    if (mon->out_watch) {
+        g_source_destroy(mon->out_watch);
+        g_source_unref(mon->out_watch);
+        mon->out_watch = NULL;
+    }
+    g_string_truncate(mon->outbuf, 0);
+    mon->out_done = 0;
+}
+
+static gboolean monitor_out_ready(gint fd, GIOCondition cond, gpointer opaque)
+{
+    Monitor *mon = opaque;
+
+    g_source_unref(mon->out_watch);
+    mon->out_watch = NULL;
+    monitor_try_output(mon);
+    if (!monitor_output_full(mon)) {
+        /* Go on with what waited for room. */
+        if (!g_queue_is_empty(&mon->requests) || mon->replies->len) {
+            monitor_schedule_step(mon);
+        } else {
+            chardev_accept_input(mon->chr);
+        }
+    }
+    return G_SOURCE_REMOVE;
+}
+
+/* Writes what the client takes now; the rest waits for the socket. */
+static void monitor_try_output(Monitor *mon)
+{
+    int n;
+
+    if (!monitor_output_pending(mon) || mon->out_watch) {
+        return;
+    }
+    n = chardev_write_nonblock(mon->chr, (const uint8_t *)mon->outbuf->str + mon->out_done,
+                               (int)MIN(monitor_output_pending(mon), (gsize)INT_MAX));
+    if (n < 0) {
+        /* No client (it left): the output is for nobody. */
+        monitor_drop_output(mon);
+        return;
+    }
+    mon->out_done += (gsize)n;
+    if (!monitor_output_pending(mon)) {
+        g_string_truncate(mon->outbuf, 0);
+        mon->out_done = 0;
+        return;
+    }
+    if (mon->out_done > mon->outbuf->len / 2) {
+        /* Compact now and then, not on every partial write. */
+        g_string_erase(mon->outbuf, 0, (gssize)mon->out_done);
+        mon->out_done = 0;
+    }
+    mon->out_watch = chardev_add_out_watch(mon->chr, monitor_out_ready, mon);
+    if (!mon->out_watch) {
+        monitor_drop_output(mon);
+    }
+}
+
+/* Replies and the greeting are bounded (one at a time, and no command
+ * runs while output waits); events are not, so they are the ones capped. */
+static void monitor_output(Monitor *mon, const char *text, size_t len, bool is_event)
+{
+    if (!mon->connected) {
+        return;
+    }
+    if (is_event && monitor_output_pending(mon) + len > MONITOR_OUTPUT_MAX) {
+        /* The client has stopped reading for good. */
+        log_printf("QMP monitor on '%s': the client does not read its output, "
+                   "dropping it\n", chardev_id(mon->chr));
+        monitor_drop_output(mon);
+        chardev_disconnect_client(mon->chr);
+        return;
+    }
+    g_string_append_len(mon->outbuf, text, (gssize)len);
+    monitor_try_output(mon);
+}
+
+static void monitor_write_line(Monitor *mon, JsonNode *msg, bool is_event)
 {
     g_autofree char *text = qmp_to_json(msg);
     g_autofree char *line = g_strconcat(text, "\r\n", NULL);
 
-    chardev_write(mon->chr, (const uint8_t *)line, (int)strlen(line));
+    monitor_output(mon, line, strlen(line), is_event);
 }
 
 static void queued_message_free(gpointer data)
@@ -60,8 +164,8 @@ static void queued_message_free(gpointer data)
 
 static void monitor_flush_replies(Monitor *mon)
 {
-    if (mon->replies->len && mon->connected) {
-        chardev_write(mon->chr, (const uint8_t *)mon->replies->str, (int)mon->replies->len);
+    if (mon->replies->len) {
+        monitor_output(mon, mon->replies->str, mon->replies->len, false);
     }
     g_string_truncate(mon->replies, 0);
 }
@@ -76,6 +180,7 @@ static void monitor_drop_work(Monitor *mon)
     }
     g_queue_clear_full(&mon->requests, queued_message_free);
     g_string_truncate(mon->replies, 0);
+    monitor_drop_output(mon);
 }
 
 static void monitor_run_message(Monitor *mon, QueuedMessage *m)
@@ -99,11 +204,23 @@ static void monitor_run_message(Monitor *mon, QueuedMessage *m)
 static gboolean monitor_step_cb(gpointer opaque)
 {
     Monitor *mon = opaque;
+    GSource *self = mon->step;
     QueuedMessage *m;
 
     /* The previous message's reply goes after the events its requests
      * caused (the main loop handled them since). */
     monitor_flush_replies(mon);
+    if (mon->step != self) {
+        /* Writing dropped the client (and this source with its work). */
+        return G_SOURCE_REMOVE;
+    }
+    if (monitor_output_full(mon)) {
+        /* The client is not reading: wait until it took some output
+         * (monitor_out_ready schedules the next step). */
+        g_source_unref(mon->step);
+        mon->step = NULL;
+        return G_SOURCE_REMOVE;
+    }
     m = g_queue_pop_head(&mon->requests);
     if (m) {
         monitor_run_message(mon, m);
@@ -135,6 +252,13 @@ static void monitor_stream_emit(void *opaque, const char *text, size_t len, cons
         m->len = len;
     }
     g_queue_push_tail(&mon->requests, m);
+    if (!monitor_output_full(mon)) {
+        monitor_schedule_step(mon);
+    }
+}
+
+static void monitor_schedule_step(Monitor *mon)
+{
     if (!mon->step) {
         mon->step = g_idle_source_new();
         g_source_set_priority(mon->step, G_PRIORITY_DEFAULT);
@@ -150,7 +274,7 @@ static int monitor_can_receive(void *opaque)
     /* Nothing before the greeting went out (a client that connected while
      * the chardev was created gets it from the main loop, a little later);
      * and a client that sends but never reads stops being read from. */
-    if (!mon->connected || !g_queue_is_empty(&mon->requests)) {
+    if (!mon->connected || !g_queue_is_empty(&mon->requests) || monitor_output_full(mon)) {
         return 0;
     }
     return 4096;
@@ -202,7 +326,7 @@ static void monitor_event(void *opaque, ChardevEvent event)
         g_autoptr(JsonNode) greeting = qmp_greeting();
         monitor_new_session(mon);
         mon->connected = true;
-        monitor_write_line(mon, greeting);
+        monitor_write_line(mon, greeting, false);
         break;
     }
     case CHR_EVENT_CLOSED:
@@ -232,6 +356,7 @@ bool monitor_new_qmp(Chardev *chr, GError **errp)
     mon->chr = chr;
     mon->named_fds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, close_fd_value);
     mon->replies = g_string_new(NULL);
+    mon->outbuf = g_string_new(NULL);
     qmp_stream_init(&mon->parser, monitor_stream_emit, mon);
     monitor_new_session(mon);
     if (!chardev_attach_frontend(chr, &monitor_ops, mon, errp)) {
@@ -239,6 +364,7 @@ bool monitor_new_qmp(Chardev *chr, GError **errp)
         monitor_drop_work(mon);
         g_hash_table_destroy(mon->named_fds);
         g_string_free(mon->replies, TRUE);
+        g_string_free(mon->outbuf, TRUE);
         g_free(mon);
         return false;
     }
@@ -324,13 +450,19 @@ void monitor_cleanup(void)
     }
     for (guint i = 0; i < monitors->len; i++) {
         Monitor *mon = g_ptr_array_index(monitors, i);
-        /* The reply to the last command run (quit) still goes out. */
+        /* The reply to the last command run (quit) still goes out, with
+         * what the client had not taken yet (waiting briefly for it). */
         monitor_flush_replies(mon);
+        if (mon->connected && monitor_output_pending(mon)) {
+            chardev_write(mon->chr, (const uint8_t *)mon->outbuf->str + mon->out_done,
+                          (int)MIN(monitor_output_pending(mon), (gsize)INT_MAX));
+        }
         monitor_drop_work(mon);
         chardev_detach_frontend_opaque(mon->chr, mon);
         qmp_stream_destroy(&mon->parser);
         g_hash_table_destroy(mon->named_fds);
         g_string_free(mon->replies, TRUE);
+        g_string_free(mon->outbuf, TRUE);
         g_free(mon);
     }
     g_ptr_array_free(monitors, TRUE);
@@ -348,7 +480,7 @@ static void send_event(const char *name, JsonNode *data)
     for (guint i = 0; monitors && i < monitors->len; i++) {
         Monitor *mon = g_ptr_array_index(monitors, i);
         if (mon->connected && mon->session.negotiated) {
-            monitor_write_line(mon, msg);
+            monitor_write_line(mon, msg, true);
         }
     }
 }

@@ -57,7 +57,7 @@ static const QmpType MachineInfo = OBJECT("MachineInfo",
     { "is-default", &qmp_type_bool, true }, { "cpu-max", &qmp_type_int },
     { "hotpluggable-cpus", &qmp_type_bool }, { "numa-mem-supported", &qmp_type_bool },
     { "deprecated", &qmp_type_bool }, { "default-cpu-type", &qmp_type_str, true },
-    { "default-ram-id", &qmp_type_str, true }, { "acpi", &qmp_type_bool });
+    { "default-ram-id", &qmp_type_str, true });
 static const QmpType MachineInfoList = ARRAY("[MachineInfo]", &MachineInfo);
 
 static const QmpType CpuInstanceProperties = OBJECT("CpuInstanceProperties",
@@ -264,8 +264,9 @@ static JsonNode *cmd_query_kvm(QmpSession *s, JsonObject *args, GError **errp)
     return object_node(info);
 }
 
+/* QEMU 7.2's MachineInfo (it has no "acpi" member yet). */
 static void add_machine_info(JsonArray *list, const char *name, const char *alias,
-                             bool is_default, unsigned cpu_max, bool acpi)
+                             bool is_default, unsigned cpu_max, bool pc)
 {
     JsonObject *info = json_object_new();
 
@@ -280,11 +281,10 @@ static void add_machine_info(JsonArray *list, const char *name, const char *alia
     json_object_set_boolean_member(info, "hotpluggable-cpus", false);
     json_object_set_boolean_member(info, "numa-mem-supported", false);
     json_object_set_boolean_member(info, "deprecated", false);
-    if (acpi) {
+    if (pc) {
         json_object_set_string_member(info, "default-cpu-type", "qemu64-x86_64-cpu");
-        json_object_set_string_member(info, "default-ram-id", "pc.ram");
     }
-    json_object_set_boolean_member(info, "acpi", acpi);
+    json_object_set_string_member(info, "default-ram-id", pc ? "pc.ram" : "ram");
     json_array_add_object_element(list, info);
 }
 
@@ -324,7 +324,10 @@ static JsonNode *cmd_query_cpus_fast(QmpSession *s, JsonObject *args, GError **e
 
     for (unsigned i = 0; i < nr_cpus; i++) {
         JsonObject *info = json_object_new(), *props = json_object_new();
-        g_autofree char *path = g_strdup_printf("/machine/unattached/device[%u]", i);
+        /* QEMU 7.2's pc machine creates one other unattached device
+         * between the first vCPU and the next ones. */
+        g_autofree char *path = g_strdup_printf("/machine/unattached/device[%u]",
+                                                i ? i + 1 : 0);
 
         json_object_set_int_member(info, "thread-id", qmp_cpu_thread_id(cpus[i]));
         json_object_set_int_member(props, "core-id", i);
@@ -518,9 +521,11 @@ static JsonNode *cmd_human_monitor_command(QmpSession *s, JsonObject *args, GErr
     int64_t cpu_index = json_object_get_int_member_with_default(args, "cpu-index", 0);
     JsonNode *node;
 
-    if (cpu_index < 0 || (cpu_index > 0 && cpu_index >= (int64_t)nr_cpus)) {
-        error_setg(errp, "Parameter 'cpu-index' is out of range (there are %u vCPUs)",
-                   nr_cpus);
+    /* QEMU's text (QERR_INVALID_PARAMETER_VALUE); without the member the
+     * first vCPU is the default, even when there is none (-machine none). */
+    if (json_object_has_member(args, "cpu-index") &&
+        (cpu_index < 0 || cpu_index >= (int64_t)nr_cpus)) {
+        error_setg(errp, "Parameter 'cpu-index' expects a CPU number");
         return NULL;
     }
     g_autofree char *out = hmp_run(line, (int)cpu_index);

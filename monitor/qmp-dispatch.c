@@ -185,14 +185,168 @@ static bool looks_like_bare_word(const char *text, size_t len)
     return len > 0 && text[0] != '{' && text[0] != '[' && text[0] != '"';
 }
 
+/* json-glib keeps the last of duplicate keys; QMP refuses them (else
+ * {"execute": "query-status", "execute": "quit"} would quit). Counts the
+ * members parsed into each object and compares with what it holds. */
+typedef struct DuplicateKeyCheck {
+    GHashTable *members_seen;   /* JsonObject * -> members parsed */
+    bool found;
+} DuplicateKeyCheck;
+
+static void count_member(JsonParser *parser, JsonObject *object, const char *name,
+                         gpointer opaque)
+{
+    DuplicateKeyCheck *check = opaque;
+    guint seen = GPOINTER_TO_UINT(g_hash_table_lookup(check->members_seen, object)) + 1;
+
+    g_hash_table_insert(check->members_seen, object, GUINT_TO_POINTER(seen));
+    if (seen > json_object_get_size(object)) {
+        check->found = true;
+    }
+}
+
+static void object_done(JsonParser *parser, JsonObject *object, gpointer opaque)
+{
+    DuplicateKeyCheck *check = opaque;
+
+    /* The object may be freed and its address reused by a later one. */
+    g_hash_table_remove(check->members_seen, object);
+}
+
+/* The value of the \uXXXX escape at text[i] (the backslash), or -1. */
+static int unicode_escape_at(const char *text, size_t len, size_t i)
+{
+    int value = 0;
+
+    if (i + 6 > len || text[i] != '\\' || text[i + 1] != 'u') {
+        return -1;
+    }
+    for (size_t k = i + 2; k < i + 6; k++) {
+        if (!g_ascii_isxdigit(text[k])) {
+            return -1;
+        }
+        value = value * 16 + g_ascii_xdigit_value(text[k]);
+    }
+    return value;
+}
+
+/* What json-glib gets wrong, fixed up or refused before it parses:
+ * - it wraps integers beyond 64-bit signed range (2^63 becomes -2^63,
+ *   -2^64-1 becomes 1), so a hostile number could pass a range check as a
+ *   small one. QEMU keeps such numbers as doubles: so do we, by making
+ *   them decimals;
+ * - it turns a lone UTF-16 surrogate escape into invalid UTF-8 (or a
+ *   confusing error); QEMU refuses it, with this text.
+ * Returns the text to parse (NULL: the original) or sets *errp. */
+static GString *prepare_text(const char *text, size_t len, GError **errp)
+{
+    GString *out = NULL;
+    size_t copied = 0;
+    char quote = 0;
+    bool escape = false;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+
+        if (quote) {
+            int unit = escape ? -1 : unicode_escape_at(text, len, i);
+
+            if (unit >= 0xd800 && unit <= 0xdfff) {
+                int low = unit < 0xdc00 ? unicode_escape_at(text, len, i + 6) : -1;
+                if (low < 0xdc00 || low > 0xdfff) {
+                    error_setg(errp, "JSON parse error, \\u%.4s is not a valid Unicode "
+                               "character", text + i + 2);
+                    if (out) {
+                        g_string_free(out, TRUE);
+                    }
+                    return NULL;
+                }
+                i += 11;    /* the pair is fine */
+                continue;
+            }
+            if (escape) {
+                escape = false;
+            } else if (c == '\\') {
+                escape = true;
+            } else if (c == quote) {
+                quote = 0;
+            }
+            continue;
+        }
+        if (c == '"' || c == '\'') {
+            quote = c;
+            continue;
+        }
+        if (!(c == '-' || g_ascii_isdigit(c)) ||
+            (i > 0 && (g_ascii_isalnum(text[i - 1]) || text[i - 1] == '.' ||
+                       text[i - 1] == '-' || text[i - 1] == '+'))) {
+            continue;
+        }
+        /* A number starts here: an integer unless it has '.', 'e' or 'E'. */
+        size_t end = i + 1;
+        bool integer = true;
+        while (end < len && (g_ascii_isalnum(text[end]) || text[end] == '.' ||
+                             text[end] == '-' || text[end] == '+')) {
+            if (!g_ascii_isdigit(text[end])) {
+                integer = false;
+            }
+            end++;
+        }
+        if (integer && end - i < 64) {
+            char digits[64];
+            gint64 value;
+
+            memcpy(digits, text + i, end - i);
+            digits[end - i] = '\0';
+            if (!g_ascii_string_to_signed(digits, 10, G_MININT64, G_MAXINT64, &value, NULL) &&
+                strcmp(digits, "-") != 0) {
+                if (!out) {
+                    out = g_string_sized_new(len + 16);
+                }
+                g_string_append_len(out, text + copied, (gssize)(end - copied));
+                g_string_append(out, ".0");
+                copied = end;
+            }
+        } else if (integer) {
+            /* Too long for any int64: a decimal too. */
+            if (!out) {
+                out = g_string_sized_new(len + 16);
+            }
+            g_string_append_len(out, text + copied, (gssize)(end - copied));
+            g_string_append(out, ".0");
+            copied = end;
+        }
+        i = end - 1;
+    }
+    if (out) {
+        g_string_append_len(out, text + copied, (gssize)(len - copied));
+    }
+    return out;
+}
+
 JsonNode *qmp_dispatch_text(QmpSession *session, const char *text, size_t len)
 {
+    GError *prep_err = NULL;
+    g_autoptr(GString) widened = prepare_text(text, len, &prep_err);
     g_autoptr(JsonParser) parser = json_parser_new();
+    g_autoptr(GHashTable) members_seen = g_hash_table_new(NULL, NULL);
+    DuplicateKeyCheck dup = { .members_seen = members_seen };
     GError *err = NULL;
     JsonNode *root;
 
-    if (!json_parser_load_from_data(parser, text, (gssize)len, &err) ||
-        !json_parser_get_root(parser)) {
+    if (prep_err) {
+        JsonNode *reply = qmp_error_response(prep_err, NULL);
+        g_error_free(prep_err);
+        return reply;
+    }
+    g_signal_connect(parser, "object-member", G_CALLBACK(count_member), &dup);
+    g_signal_connect(parser, "object-end", G_CALLBACK(object_done), &dup);
+    if (json_parser_load_from_data(parser, widened ? widened->str : text,
+                                   widened ? (gssize)widened->len : (gssize)len, &err) &&
+        dup.found) {
+        return fail(NULL, QMP_ERROR_CLASS_GENERIC, "JSON parse error, duplicate key");
+    }
+    if (err || !json_parser_get_root(parser)) {
         JsonNode *reply;
         if (looks_like_bare_word(text, len)) {
             g_autofree char *word = g_strndup(text, MIN(len, 64));

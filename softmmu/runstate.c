@@ -189,10 +189,10 @@ bool runstate_handle_requests(int *status)
         qmp_send_event_reset((ShutdownCause)cause);
         if (previous == RUN_STATE_RUNNING) {
             resume_all_vcpus();
-        } else if (previous == RUN_STATE_SHUTDOWN || previous == RUN_STATE_INTERNAL_ERROR ||
-                   previous == RUN_STATE_GUEST_PANICKED) {
-            /* Reset makes such a VM startable again (cont). */
-            runstate_set(RUN_STATE_PAUSED);
+        } else {
+            /* As QEMU: a VM reset while not running (paused, shut down,
+             * internal error) is in prelaunch, startable again by cont. */
+            runstate_set(RUN_STATE_PRELAUNCH);
         }
     }
     return false;

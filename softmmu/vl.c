@@ -998,8 +998,13 @@ int kestrel_main(int argc, char **argv)
     switch (parse_command_line(argc, argv, &opts, &err)) {
     case 1:
         error_report_err(err);
+        free_startup_options(&opts);
+        g_free(ms);
         return 1;
     case 2:
+        /* -version, -help: freed so that leak checkers stay quiet. */
+        free_startup_options(&opts);
+        g_free(ms);
         return 0;
     }
     if (opts.cpu_model && (!strcmp(opts.cpu_model, "help") || !strcmp(opts.cpu_model, "?"))) {
@@ -1024,6 +1029,10 @@ int kestrel_main(int argc, char **argv)
         }
         int parent_status = daemonize_start();
         if (parent_status >= 0) {
+            /* The parent is done (freed so that leak checkers stay quiet
+             * and its exit status is its own). */
+            free_startup_options(&opts);
+            g_free(ms);
             return parent_status;
         }
     }

@@ -83,4 +83,14 @@ int chardev_take_received_fd(Chardev *chr);
 /* Socket chardevs: drops the current client (a server listens again). */
 void chardev_disconnect_client(Chardev *chr);
 
+/* Socket chardevs (not mux): writes what the client takes now, without
+ * waiting; returns the bytes written (maybe 0), or -1 when there is no
+ * client to write to. Other chardevs: chardev_write(). */
+int chardev_write_nonblock(Chardev *chr, const uint8_t *buf, int len);
+/* Socket chardevs: a source (attached to the main context, the caller
+ * unrefs and destroys it) calling fn once the client can take output;
+ * NULL for other chardevs or without a client. */
+GSource *chardev_add_out_watch(Chardev *chr, gboolean (*fn)(gint fd, GIOCondition cond,
+                                                        gpointer opaque), void *opaque);
+
 #endif

@@ -198,6 +198,15 @@ class Connection:
                 raise ProtocolError('unexpected reply while waiting for %s: %r' % (name, msg))
             self.events.append(msg)
 
+    def wait_event_any(self, timeout=TIMEOUT):
+        """Takes the oldest pending event, whatever its name."""
+        if not self.events:
+            msg = self.read_message(timeout)
+            if 'event' not in msg:
+                raise ProtocolError('unexpected reply while waiting for an event: %r' % msg)
+            self.events.append(msg)
+        return self.events.pop(0)
+
     def wait_events(self, names, timeout=TIMEOUT):
         """Reads events until len(names) have arrived; checks that they are
         exactly NAMES in this order. Returns them."""

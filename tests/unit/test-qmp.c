@@ -201,6 +201,36 @@ static void test_request_shape(void)
                  "\"desc\": \"The command nope has not been found\"}}");
     ASSERT_REPLY(&s, "garbage", "{\"error\": {\"class\": \"GenericError\", \"desc\": "
                  "\"JSON parse error, invalid keyword 'garbage'\"}}");
+    /* Duplicate keys are refused: json-glib would keep the last one. */
+    ASSERT_REPLY(&s, "{\"execute\":\"query-status\",\"execute\":\"quit\"}",
+                 "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+                 "\"JSON parse error, duplicate key\"}}");
+    ASSERT_REPLY(&s, "{\"execute\":\"query-name\",\"id\":{\"a\":[{\"b\":1,\"b\":1}]}}",
+                 "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+                 "\"JSON parse error, duplicate key\"}}");
+    /* Integers beyond int64 do not wrap (json-glib would make -2^64+1 a
+     * 1): they become numbers, as in QEMU; strings are left alone. */
+    ASSERT_REPLY(&s, "{\"execute\":\"query-name\",\"id\":[-18446744073709551615,"
+                 "9223372036854775807,\"18446744073709551617\",'1e99999999999999999999']}",
+                 "{\"return\": {}, \"id\": [-1.8446744073709552e+19, 9223372036854775807, "
+                 "\"18446744073709551617\", \"1e99999999999999999999\"]}");
+    ASSERT_REPLY(&s, "{\"execute\":\"query-command-line-options\",\"arguments\":"
+                 "{\"option\":18446744073709551617}}",
+                 "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Invalid parameter type "
+                 "for 'option', expected: string\"}}");
+    /* Lone UTF-16 surrogates are refused (QEMU's text); pairs are fine,
+     * and so is an escaped backslash before "u". */
+    ASSERT_REPLY(&s, "{\"execute\":\"query-name\",\"id\":\"x\\udc00\"}",
+                 "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+                 "\"JSON parse error, \\\\udc00 is not a valid Unicode character\"}}");
+    ASSERT_REPLY(&s, "{\"execute\":\"query-name\",\"id\":\"\\uD800\\u0041\"}",
+                 "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+                 "\"JSON parse error, \\\\uD800 is not a valid Unicode character\"}}");
+    ASSERT_REPLY(&s, "{\"execute\":\"query-name\",\"id\":\"\\ud83d\\ude00\\\\ud800\"}",
+                 "{\"return\": {}, \"id\": \"\\uD83D\\uDE00\\\\ud800\"}");
+    /* Equal keys in different objects are no duplicates. */
+    ASSERT_REPLY(&s, "{\"execute\":\"query-name\",\"id\":[{\"a\":1},{\"a\":2}]}",
+                 "{\"return\": {}, \"id\": [{\"a\": 1}, {\"a\": 2}]}");
     g_autofree char *broken = run(&s, "{\"execute\" \"x\"}");
     g_assert_true(g_str_has_prefix(broken, "{\"error\": {\"class\": \"GenericError\", "
                                    "\"desc\": \"JSON parse error, "));
@@ -571,9 +601,10 @@ static void test_powerdown(void)
     GError *err = NULL;
     uint64_t sts = 0;
     DeviceState *pm;
+    qemu_irq sci = irq_new(sci_handler, NULL, 0);
 
     g_assert_null(acpi_pm_find());
-    pm = acpi_pm_create(0x600, 0xafe0, irq_new(sci_handler, NULL, 0), &err);
+    pm = acpi_pm_create(0x600, 0xafe0, sci, &err);
     g_assert_no_error(err);
     g_assert_true(acpi_pm_find() == pm);
     g_assert_cmpint(address_space_write_sized(&address_space_io, 0x602, ACPI_PM1_PWRBTN, 2),
@@ -592,6 +623,97 @@ static void test_powerdown(void)
     g_assert_cmpint(sci_level, ==, 0);
     device_destroy(pm);
     g_assert_null(acpi_pm_find());
+    irq_free(sci);
+}
+
+/* ---- hostile input: splitter and dispatcher together ---- */
+
+typedef struct FuzzSink {
+    QmpSession *session;
+    unsigned replies;
+} FuzzSink;
+
+static void fuzz_emit(void *opaque, const char *text, size_t len, const char *error)
+{
+    FuzzSink *sink = opaque;
+    g_autoptr(JsonNode) reply = NULL;
+    g_autoptr(JsonParser) parser = json_parser_new();
+    g_autofree char *out = NULL;
+
+    if (error) {
+        return;
+    }
+    reply = qmp_dispatch_text(sink->session, text, len);
+    out = qmp_to_json(reply);
+    /* Whatever came in, the reply is one ASCII JSON object with "return"
+     * or "error", and no line break inside (CRLF ends it on the wire). */
+    for (const char *c = out; *c; c++) {
+        g_assert_true((unsigned char)*c >= 0x20 && (unsigned char)*c < 0x7f);
+    }
+    g_assert_true(json_parser_load_from_data(parser, out, -1, NULL));
+    g_assert_true(JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)));
+    JsonObject *obj = json_node_get_object(json_parser_get_root(parser));
+    g_assert_true(json_object_has_member(obj, "return") ||
+                  json_object_has_member(obj, "error"));
+    sink->replies++;
+}
+
+static void test_fuzz(void)
+{
+    /* Fragments of requests (only commands without side effects) and
+     * troublesome bytes, glued in random order and cut at random. */
+    static const char *const pieces[] = {
+        "{", "}", "[", "]", ":", ",", " ", "\n", "\"execute\"", "\"arguments\"", "\"id\"",
+        "\"query-status\"", "\"query-name\"", "\"human-monitor-command\"",
+        "\"command-line\"", "\"info status\"", "\"cpu-index\"", "\"getfd\"",
+        "\"fdname\"", "\"closefd\"", "\"query-version\"", "\"enable\"",
+        "1e400", "-0", "18446744073709551616", "-9223372036854775809", "0.5", "null",
+        "true", "false", "tru", "\"\\ud800\"", "\"\\udc00\"", "\"\\u0000\"",
+        "\"\xff\xfe\"", "\"\xc0\x80\"", "\"a\r\nb\"", "\"\\\"", "'x'", "\\",
+        "{\"execute\":\"query-status\"}", "{\"execute\":\"query-status\",\"id\":",
+        "[[[[[[[[", "]]]]]]]]", "{\"a\":{\"a\":{\"a\":",
+    };
+    GRand *rng = g_rand_new_with_seed(12345);
+    QmpSession session;
+    FuzzSink sink = { &session, 0 };
+    QmpStreamParser p;
+    GString *input = g_string_new(NULL);
+
+    session_new(&session);
+    session.negotiated = true;
+    qmp_stream_init(&p, fuzz_emit, &sink);
+    for (int round = 0; round < 3000; round++) {
+        g_string_truncate(input, 0);
+        int n = g_rand_int_range(rng, 1, 40);
+        for (int i = 0; i < n; i++) {
+            if (g_rand_int_range(rng, 0, 8) == 0) {
+                g_string_append_c(input, (char)g_rand_int_range(rng, 0, 256));
+            } else {
+                g_string_append(input, pieces[g_rand_int_range(rng, 0, G_N_ELEMENTS(pieces))]);
+            }
+        }
+        /* NUL bytes too (the strings above cannot hold them). */
+        if (g_rand_int_range(rng, 0, 10) == 0) {
+            g_string_insert_c(input, g_rand_int_range(rng, 0, (gint32)input->len + 1), 0);
+        }
+        for (gsize off = 0; off < input->len;) {
+            gsize chunk = MIN(input->len - off, (gsize)g_rand_int_range(rng, 1, 64));
+            g_assert_true(qmp_stream_feed(&p, (const uint8_t *)input->str + off, chunk));
+            off += chunk;
+        }
+        if (g_rand_int_range(rng, 0, 20) == 0) {
+            qmp_stream_reset(&p);   /* a client leaving mid-message */
+        }
+    }
+    /* It still works afterwards. */
+    qmp_stream_reset(&p);
+    unsigned before = sink.replies;
+    feed_str(&p, "{\"execute\":\"query-name\"}");
+    g_assert_cmpuint(sink.replies, ==, before + 1);
+    g_assert_cmpuint(before, >, 100);
+    qmp_stream_destroy(&p);
+    g_string_free(input, TRUE);
+    g_rand_free(rng);
 }
 
 int main(int argc, char **argv)
@@ -603,6 +725,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/dispatch/request-shape", test_request_shape);
     g_test_add_func("/qmp/dispatch/arguments", test_argument_checking);
     g_test_add_func("/qmp/dispatch/getfd", test_getfd);
+    g_test_add_func("/qmp/dispatch/fuzz", test_fuzz);
     g_test_add_func("/qmp/json/spelling", test_json_spelling);
     g_test_add_func("/qmp/schema/introspection", test_schema);
     g_test_add_func("/qmp/schema/returns", test_returns_match_types);
