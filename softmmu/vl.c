@@ -229,37 +229,40 @@ static bool parse_accel_option(StartupOptions *opts, const char *arg, GError **e
     return true;
 }
 
+static const MachineClass none_machine_class = {
+    .name = "none",
+    .description = "empty machine",
+    .max_cpus = 1,
+};
+
+/* Like QEMU: the alias on a line of its own, then the versioned name. */
 static void print_machine(const MachineClass *mc, void *opaque)
 {
-    printf("%-20s %s%s\n", mc->alias ? mc->alias : mc->name, mc->description,
-           mc->is_default ? " (default)" : "");
+    if (mc->alias) {
+        printf("%-20s %s (alias of %s)\n", mc->alias, mc->description, mc->name);
+    }
+    printf("%-20s %s%s\n", mc->name, mc->description, mc->is_default ? " (default)" : "");
 }
 
-/* -name [guest=]NAME[,process=P][,debug-threads=on|off] */
-static bool parse_name_option(const char *arg, GError **errp)
+/* -name [guest=]NAME[,process=P][,debug-threads=on|off]: one key. */
+static bool name_option_key(StartupOptions *opts, const char *key, const char *value,
+                            GError **errp)
 {
-    g_autoptr(GHashTable) kv = keyval_parse(arg, "guest", errp);
-    GHashTableIter iter;
-    gpointer key, value;
-
-    if (!kv) {
-        return false;
+    (void)opts;
+    if (!strcmp(key, "debug-threads")) {
+        bool on;
+        return keyval_parse_bool(key, value, &on, errp);
     }
-    g_hash_table_iter_init(&iter, kv);
-    while (g_hash_table_iter_next(&iter, &key, &value)) {
-        if (!strcmp(key, "debug-threads")) {
-            bool on;
-            if (!keyval_parse_bool(key, value, &on, errp)) {
-                return false;
-            }
-        } else if (strcmp(key, "guest") && strcmp(key, "process")) {
-            error_setg(errp, "-name: invalid parameter '%s'", (char *)key);
-            return false;
-        }
+    if (!strcmp(key, "guest")) {
+        g_free(vm_name);
+        vm_name = g_strdup(value);
+        return true;
     }
-    g_free(vm_name);
-    vm_name = g_strdup(g_hash_table_lookup(kv, "guest"));
-    return true;
+    if (!strcmp(key, "process")) {
+        return true;
+    }
+    error_setg(errp, "-name: invalid parameter '%s'", key);
+    return false;
 }
 
 /* -uuid xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx (hex digits) */
@@ -312,6 +315,7 @@ static int parse_command_line(int argc, char **argv, StartupOptions *opts, GErro
             if (!strcmp(arg, "help") || !strcmp(arg, "?")) {
                 printf("Supported machines are:\n");
                 machine_class_foreach(print_machine, NULL);
+                print_machine(&none_machine_class, NULL);
                 return 2;
             }
             if (!parse_keyed_option(opts, arg, "type", machine_option_key, errp)) return 1;
@@ -396,7 +400,7 @@ static int parse_command_line(int argc, char **argv, StartupOptions *opts, GErro
             if (!log_set_file(arg, errp)) return 1;
         } else if (!strcmp(name, "name")) {
             ARG();
-            if (!parse_name_option(arg, errp)) return 1;
+            if (!parse_keyed_option(opts, arg, "guest", name_option_key, errp)) return 1;
         } else if (!strcmp(name, "uuid")) {
             ARG();
             if (!parse_uuid_option(arg, errp)) return 1;
@@ -754,12 +758,6 @@ static bool device_help_requested(StartupOptions *opts)
     }
     return false;
 }
-
-static const MachineClass none_machine_class = {
-    .name = "none",
-    .description = "empty machine",
-    .max_cpus = 1,
-};
 
 /* -machine none: no RAM, CPUs or devices; a process for the monitor (libvirt
  * probes capabilities this way). Without -accel it uses tcg, which needs

@@ -326,7 +326,10 @@ static void pc_reset(MachineState *ms)
 }
 
 static const MachineClass pc_machine_class = {
-    .name = "pc",
+    /* Versioned like QEMU's, so that libvirt's -machine pc-i440fx-7.2
+     * (what it records for a domain) and plain "pc" both work. */
+    .name = "pc-i440fx-7.2",
+    .alias = "pc",
     .description = "Standard PC (Kestrel i440FX-style)",
     .is_default = true,
     .max_cpus = 255,

@@ -39,6 +39,20 @@ def case_machine_accel_fallback(k, guests, tmp):
         raise Failure('expected a fallback note naming /dev/kvm\n' + describe(proc))
 
 
+def case_versioned_machine(k, guests, tmp):
+    """The versioned name libvirt records (pc-i440fx-7.2) runs the pc machine,
+    and -machine help lists it with its alias and the none machine."""
+    proc = run([k, '-machine', 'pc-i440fx-7.2', '-accel', 'tcg', '-nographic', '-device',
+                DEBUG_EXIT, '-kernel', os.path.join(guests, 'hello.elf')])
+    expect_hello(proc)
+    listing = run([k, '-machine', 'help'])
+    names = [line.split()[0] for line in listing.stdout.decode().splitlines()[1:] if line]
+    if listing.returncode != 0 or names != ['pc', 'pc-i440fx-7.2', 'none']:
+        raise Failure('-machine help should list pc, pc-i440fx-7.2, none\n' + describe(listing))
+    if 'alias of pc-i440fx-7.2' not in listing.stdout.decode():
+        raise Failure('-machine help does not say that pc is an alias\n' + describe(listing))
+
+
 def case_machine_accel_unknown(k, guests, tmp):
     expect_error(run([k, '-machine', 'accel=warp:tcg', '-nographic', '-device', DEBUG_EXIT,
                       '-kernel', os.path.join(guests, 'hello.elf')]), mention='warp')
@@ -167,6 +181,7 @@ CASES = {
     'backend-missing': case_backend_missing,
     'json-device': case_json_device,
     'mtree': case_mtree,
+    'versioned-machine': case_versioned_machine,
 }
 
 

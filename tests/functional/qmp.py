@@ -194,7 +194,8 @@ def case_commands(emu):
     defaults = [m for m in machines if m.get('is-default')]
     check(len(defaults) == 1, 'query-machines: %d defaults' % len(defaults))
     if KESTREL:
-        check(defaults[0]['name'] == 'pc', 'Kestrel default machine %r' % defaults[0])
+        check(defaults[0]['name'] == 'pc-i440fx-7.2' and defaults[0].get('alias') == 'pc',
+              'Kestrel default machine %r' % defaults[0])
     cpus = conn.command('query-cpus-fast')
     check([c.get('cpu-index') for c in cpus] == [0, 1], 'query-cpus-fast with -smp 2: %r' % cpus)
     for c in cpus:

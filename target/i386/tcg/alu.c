@@ -29,22 +29,6 @@ static inline void cc_eflags(CcState *cc, uint32_t flags)
     cc->src2 = 0;
 }
 
-static inline uint32_t pzs_flags(uint64_t v, unsigned size)
-{
-    uint32_t f = 0;
-    v &= size_mask(size);
-    if (!__builtin_parity((unsigned)(v & 0xff))) {
-        f |= CC_P;
-    }
-    if (!v) {
-        f |= CC_Z;
-    }
-    if (v & sign_bit(size)) {
-        f |= CC_S;
-    }
-    return f;
-}
-
 enum { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP };
 
 /* Pure ALU: result of `a op b` (cin = carry in for ADC/SBB) and its flags. */

@@ -34,22 +34,8 @@ static inline uint64_t vex_reg(const CPUX86State *env, const Insn *i)
 /* The flags of a BMI result: SF/ZF/PF from the value, CF as given, OF=AF=0. */
 static void set_bmi_flags(CPUX86State *env, uint64_t r, unsigned size, bool cf)
 {
-    uint64_t v = r & size_mask(size);
-    uint32_t f = 0;
-    if (!__builtin_parity((unsigned)(v & 0xff))) {
-        f |= CC_P;
-    }
-    if (!v) {
-        f |= CC_Z;
-    }
-    if (v & sign_bit(size)) {
-        f |= CC_S;
-    }
-    if (cf) {
-        f |= CC_C;
-    }
     env->cc_op = CC_OP_EFLAGS;
-    env->cc_src = f;
+    env->cc_src = pzs_flags(r, size) | (cf ? CC_C : 0);
 }
 
 /* ---- BMI1 ---- */

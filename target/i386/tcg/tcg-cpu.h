@@ -67,6 +67,23 @@ static inline int64_t sext(uint64_t v, unsigned size)
     }
 }
 
+/* PF, ZF and SF of a result of `size` bytes. */
+static inline uint32_t pzs_flags(uint64_t v, unsigned size)
+{
+    uint32_t f = 0;
+    v &= size_mask(size);
+    if (!__builtin_parity((unsigned)(v & 0xff))) {
+        f |= CC_P;
+    }
+    if (!v) {
+        f |= CC_Z;
+    }
+    if (v & sign_bit(size)) {
+        f |= CC_S;
+    }
+    return f;
+}
+
 uint32_t cc_compute_all(const CPUX86State *env);
 uint32_t cc_compute_c(const CPUX86State *env);
 /* Evaluates condition code cc (0..15, as in Jcc's low nibble). */
